@@ -1,0 +1,115 @@
+// Package profiles describes the phone models telltale knows: what their
+// build properties say, which firmware versions exist, how each user action
+// is done on that model, and which leaks each firmware is known to have.
+package profiles
+
+// Action names, shared by profiles, the simulated phone, the harness and the
+// reports, so one action is spelled one way everywhere.
+const (
+	ActionBrowseIncognito = "browse-incognito"
+	ActionSearch          = "search"
+	ActionInstallApp      = "install-app"
+	ActionOpenApp         = "open-app"
+	ActionCharge          = "charge"
+	ActionChangeSetting   = "change-setting"
+	ActionCreateFolder    = "create-folder"
+	ActionConnectWifi     = "connect-wifi"
+	ActionLockScreen      = "lock-screen"
+)
+
+// Profile is one phone model.
+type Profile struct {
+	Name        string `yaml:"name"`         // file stem: "redmi-note-8"
+	DisplayName string `yaml:"display_name"` // "Redmi Note 8"
+	// Devices are the ro.product.device values this profile matches
+	// ("ginkgo"; the emulator has several).
+	Devices []string `yaml:"devices"`
+	// Root is true where `adb root` works (emulator images, userdebug builds).
+	Root bool `yaml:"root"`
+	// Props are the build properties common to every firmware of the model.
+	Props map[string]string `yaml:"props"`
+	// Firmware lists the versions known to us, oldest first.
+	Firmware []Firmware `yaml:"firmware"`
+	// Packages are preinstalled package names.
+	Packages []string `yaml:"packages"`
+	Actions  Actions  `yaml:"actions"`
+	// TelemetryHosts are hosts this model is known to report to.
+	TelemetryHosts []string `yaml:"telemetry_hosts"`
+	// Settle is how long to wait after an action for telemetry to flush
+	// (Go duration text, e.g. "2s").
+	Settle string `yaml:"settle"`
+	// Source is the file the profile was read from (set by the loader).
+	Source string `yaml:"-"`
+}
+
+// Firmware is one firmware version of a model.
+type Firmware struct {
+	// Version is the MIUI version ("V11.0.5.0.PCOMIXM") or the build id of a
+	// non-MIUI image; users select it by this or by its short form ("V11.0.5.0").
+	Version string `yaml:"version"`
+	// Android is the release ("10"); SDK the API level (29).
+	Android string `yaml:"android"`
+	SDK     int    `yaml:"sdk"`
+	// Props override or add to the profile's props for this firmware
+	// (ro.build.fingerprint, ro.miui.ui.version.name, ro.build.version.incremental ...).
+	Props map[string]string `yaml:"props"`
+	// Apps gives versions of preinstalled apps on this firmware
+	// ("com.mi.globalbrowser.mini": "3.4.0").
+	Apps  map[string]string `yaml:"apps"`
+	Notes string            `yaml:"notes"`
+	// KnownLeaks are the leaks this firmware is known to have: the expected
+	// behaviour that scenarios assert and regressions are measured against.
+	KnownLeaks []KnownLeak `yaml:"known_leaks"`
+}
+
+// KnownLeak says that an action's data reaches a host on a firmware.
+type KnownLeak struct {
+	Action string `yaml:"action"` // one of the Action* names
+	Host   string `yaml:"host"`
+	// Via is the decoding chain a detector is expected to report, outermost
+	// first, without JSON paths ("form:data_list", "base64", "gzip", "json").
+	Via []string `yaml:"via"`
+	// When names a condition ("setting:aggregated_data_collection=1"); empty
+	// means always.
+	When  string `yaml:"when"`
+	Notes string `yaml:"notes"`
+}
+
+// Actions say how each user action is done on this model over adb.
+type Actions struct {
+	Browser  Browser         `yaml:"browser"`
+	Charge   Charge          `yaml:"charge"`
+	Settings []SettingTarget `yaml:"settings"`
+	// Launcher is the home screen package, whose folders CreateFolder makes.
+	Launcher string `yaml:"launcher"`
+	// FolderRoot is where CreateFolder makes folders ("/sdcard").
+	FolderRoot string `yaml:"folder_root"`
+}
+
+// Browser is how the model's browser is driven.
+type Browser struct {
+	Package   string `yaml:"package"`   // "com.mi.globalbrowser.mini"
+	Component string `yaml:"component"` // "com.mi.globalbrowser.mini/com.android.browser.BrowserActivity"
+	// IncognitoExtra is the boolean intent extra that opens an incognito tab.
+	IncognitoExtra string `yaml:"incognito_extra"`
+	// SearchURL is a URL template where %s is the escaped query.
+	SearchURL string `yaml:"search_url"`
+	// AggregatedSwitch is the settings key (namespace:key) of the "aggregated
+	// data collection" switch added after the 2020 reports, if the firmware has it.
+	AggregatedSwitch string `yaml:"aggregated_switch"`
+}
+
+// Charge is how charging is simulated over adb.
+type Charge struct {
+	// Plug, Level and Unplug are shell commands; %s/%d are filled in.
+	Plug   string `yaml:"plug"`   // "dumpsys battery set %s 1" (ac|usb|wireless)
+	Level  string `yaml:"level"`  // "dumpsys battery set level %d"
+	Unplug string `yaml:"unplug"` // "dumpsys battery unplug"
+	Reset  string `yaml:"reset"`  // "dumpsys battery reset"
+}
+
+// SettingTarget is a setting the model is known to report when changed.
+type SettingTarget struct {
+	Namespace string `yaml:"namespace"` // system|secure|global
+	Key       string `yaml:"key"`
+}

@@ -1,0 +1,63 @@
+// Package adbd is the device side of the adb transport: it accepts the adb
+// server's TCP connection the way an emulator's adbd does, and serves shell,
+// sync, reverse and root services from a Device.
+package adbd
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"time"
+
+	"telltale.dev/devices/adb/wire"
+)
+
+// Device is the phone behind the transport. The simulated phone implements it;
+// the transport knows nothing about what the phone pretends to be.
+type Device interface {
+	// Banner is the CNXN payload, "device::ro.product.name=..;ro.product.model=..;
+	// ro.product.device=..;features=shell_v2,cmd,stat_v2".
+	Banner() string
+	// Exec runs one shell command line to completion and returns its exit
+	// code. stdin is empty for legacy shell: and exec: services.
+	Exec(ctx context.Context, cmd string, stdin io.Reader, stdout, stderr io.Writer) int
+	// FS serves sync: requests.
+	FS() FS
+	// Root answers the root: service. msg is what adbd prints; restart says
+	// the transport must drop the connection so the server reconnects.
+	Root() (msg string, restart bool)
+}
+
+// FS is the phone's file system as sync: sees it. Errors are syscall.Errno
+// values (ENOENT, EACCES, EROFS, EISDIR ...) so replies carry errno text.
+type FS interface {
+	Stat(path string) (wire.Stat, error)
+	List(path string) ([]DirEntry, error)
+	Open(path string) (io.ReadCloser, error)
+	// Create opens path for writing; the file appears with mode and mtime
+	// once the writer is closed without error.
+	Create(path string, mode uint32, mtime int64) (io.WriteCloser, error)
+}
+
+// DirEntry is one LIST/LIS2 entry.
+type DirEntry struct {
+	Name string
+	Stat wire.Stat
+}
+
+// Tunnel is what the transport offers the phone: connections out through
+// `adb reverse`, and a way to drop off the bus as a reboot does.
+type Tunnel interface {
+	// DialReverse connects to the host side of the reverse rule registered
+	// for local ("tcp:8080"), as an app connecting to the device's
+	// localhost:8080 would. It fails with ErrNoReverse when no rule covers
+	// local: the transport never opens an unregistered target, because adb 29
+	// exits on one.
+	DialReverse(ctx context.Context, local string) (net.Conn, error)
+	// Disconnect drops every adb connection and refuses new ones for downtime.
+	Disconnect(downtime time.Duration)
+}
+
+// ErrNoReverse is returned by DialReverse when no reverse rule covers the port.
+var ErrNoReverse = errors.New("no adb reverse rule for that port: connection refused")

@@ -1,0 +1,216 @@
+// Package run is the run directory: what one telltale run leaves on disk, written
+// as the run goes so that an interrupted run still leaves everything up to the
+// point it stopped, and read back by the report, baseline, diff and merge tools.
+//
+// Layout of a run directory:
+//
+//	run.json                   Manifest: harness, devices, flags, status
+//	findings.json              Findings: every spec's result, in the order recorded
+//	specs/<NNN>-<slug>.har     the flows of one spec's window (HAR 1.2)
+//	flows/<device-slug>.jsonl  optional copy of a device's whole flow log
+//	junit.xml, report.json     Ginkgo's own reports (written by the suite)
+//	logs/                      free-form logs (proxy, adb, device)
+//	index.html                 the human report, rendered by Finish and `telltale report html`
+//
+// Several processes may write one run directory at once (Ginkgo parallel
+// processes each leasing a phone): the first calls Create, the others Join, and
+// every write takes an exclusive lock on <dir>/.lock, so run.json and
+// findings.json are always whole, valid JSON replaced by atomic rename.
+package run
+
+import (
+	"sort"
+	"time"
+
+	"telltale.dev/fixtures/canary"
+	"telltale.dev/harness/leak"
+)
+
+// SchemaVersion is the version of run.json and findings.json written by this
+// package. Readers refuse a newer version rather than misread it; additive
+// changes (new optional fields) keep the number.
+const SchemaVersion = 1
+
+// Run status values in Manifest.Status.
+const (
+	StatusRunning     = "running" // still being written, or the writer died without Finish
+	StatusPassed      = "passed"
+	StatusFailed      = "failed"
+	StatusInterrupted = "interrupted" // stopped by a signal or a suite timeout
+)
+
+// Spec states in SpecResult.State.
+const (
+	StatePassed  = "passed"
+	StateFailed  = "failed"
+	StateSkipped = "skipped"
+)
+
+// Manifest is run.json.
+type Manifest struct {
+	SchemaVersion int       `json:"schemaVersion"`
+	Harness       Harness   `json:"harness"`
+	RunID         string    `json:"runId"`
+	Start         time.Time `json:"start"`
+	End           time.Time `json:"end,omitzero"`
+	Status        string    `json:"status"`
+	Seed          int64     `json:"seed"`
+	Devices       []Device  `json:"devices"`
+	GinkgoFlags   []string  `json:"ginkgoFlags,omitempty"`
+	// Policy names the leak policy the suite asserted against (free text,
+	// e.g. "known-leaks" or a file name).
+	Policy string `json:"policy,omitempty"`
+	// Shards lists the runs a merged run was made from (telltale report merge).
+	Shards []Shard `json:"shards,omitempty"`
+}
+
+// Harness identifies the telltale build that made the run.
+type Harness struct {
+	Version string `json:"version"`
+	Commit  string `json:"commit,omitempty"`
+}
+
+// Shard is one source run of a merged run.
+type Shard struct {
+	RunID  string `json:"runId"`
+	Status string `json:"status"`
+	// Dir is where the shard's own files (junit.xml, report.json, logs/) were
+	// copied, relative to the merged run directory.
+	Dir string `json:"dir"`
+}
+
+// Device is one phone or emulator used in the run.
+type Device struct {
+	Serial         string `json:"serial"`
+	Model          string `json:"model"` // profile name, "redmi-note-8"
+	DisplayName    string `json:"displayName,omitempty"`
+	Firmware       string `json:"firmware"` // full version, "V11.0.3.0.PCOMIXM"
+	Fingerprint    string `json:"fingerprint,omitempty"`
+	AndroidVersion string `json:"androidVersion,omitempty"`
+	MIUIVersion    string `json:"miuiVersion,omitempty"`
+	CAFingerprint  string `json:"caFingerprint,omitempty"` // SHA-256 of the proxy CA installed
+	CAStore        string `json:"caStore,omitempty"`       // "system" | "user"
+	ProxyImage     string `json:"proxyImage,omitempty"`    // image id of the proxy container
+	ProxyMode      string `json:"proxyMode,omitempty"`     // "regular", "transparent", ...
+	// Host is the adb server or farm address the device was reached through.
+	Host     string   `json:"host,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Findings is findings.json.
+//
+// Schema (version 1): {"schemaVersion": 1, "runId": "...", "specs": [SpecResult...]}
+// where each spec has: id (1-based, unique in the run), name (Ginkgo's full
+// text), device (serial, see run.json devices), action (devices/profiles
+// Action* name), variant (free text, "" for the default), canaries (planted
+// values {id,value,kind}), findings (harness/leak Finding: canary, host, url,
+// where, chain outermost first, evidence), capped (requests where a decoding
+// bound stopped the detector), diff (hosts/paths/events seen in
+// the window and not when idle), tlsFailures (hosts contacted whose traffic
+// could not be decrypted), window (flow sequence and time range of the
+// action), flows (count), hosts (per-host flow counts), histogram (flows per
+// time bucket across the window), har (relative path), state, failure, start,
+// end. Unknown fields must be ignored by readers.
+type Findings struct {
+	SchemaVersion int          `json:"schemaVersion"`
+	RunID         string       `json:"runId"`
+	Specs         []SpecResult `json:"specs"`
+}
+
+// SpecResult is the outcome of one spec: one action on one device.
+type SpecResult struct {
+	ID      int    `json:"id"` // 0 on input: RecordSpec assigns the next free id
+	Name    string `json:"name"`
+	Device  string `json:"device"` // serial
+	Action  string `json:"action"`
+	Variant string `json:"variant,omitempty"` // e.g. "aggregated switch off"
+
+	Canaries    []canary.Canary `json:"canaries,omitempty"`
+	Findings    []leak.Finding  `json:"findings,omitempty"`
+	Capped      []leak.Capped   `json:"capped,omitempty"`
+	Diff        leak.Diff       `json:"diff"`
+	TLSFailures []TLSFailure    `json:"tlsFailures,omitempty"`
+	Window      Window          `json:"window"`
+
+	// Flows, Hosts and Histogram summarise the window's flows; RecordSpec
+	// fills them from the flows it is given, so the report never needs to
+	// read the HARs.
+	Flows     int         `json:"flows"`
+	Hosts     []HostCount `json:"hosts,omitempty"`
+	Histogram []int       `json:"histogram,omitempty"`
+	HAR       string      `json:"har,omitempty"` // relative to the run dir
+
+	State   string    `json:"state"`
+	Failure string    `json:"failure,omitempty"`
+	Start   time.Time `json:"start"`
+	End     time.Time `json:"end,omitzero"`
+}
+
+// TLSFailure is a host the device contacted in the window whose TLS we could
+// not open (pinning, CA not trusted): a leak there cannot be ruled out.
+type TLSFailure struct {
+	SNI    string `json:"sni"`
+	Alert  string `json:"alert,omitempty"`
+	Client string `json:"client,omitempty"`
+}
+
+// Window is the span of the flow log that belongs to the action.
+type Window struct {
+	StartSeq int64     `json:"startSeq"`
+	EndSeq   int64     `json:"endSeq"`
+	Start    time.Time `json:"start"`
+	End      time.Time `json:"end"`
+}
+
+// HostCount is how many flows of the window went to one host.
+type HostCount struct {
+	Host  string `json:"host"`
+	Flows int    `json:"flows"`
+}
+
+// HistogramBuckets is the number of time buckets RecordSpec splits a window
+// into for the report's timeline.
+const HistogramBuckets = 24
+
+// Leaked reports whether the spec found any canary.
+func (s SpecResult) Leaked() bool { return len(s.Findings) > 0 }
+
+// LeakHosts returns the distinct hosts of the spec's findings, sorted.
+func (s SpecResult) LeakHosts() []string {
+	seen := map[string]bool{}
+	var hosts []string
+	for _, f := range s.Findings {
+		if !seen[f.Host] {
+			seen[f.Host] = true
+			hosts = append(hosts, f.Host)
+		}
+	}
+	sort.Strings(hosts)
+	return hosts
+}
+
+// Key names the spec's row in matrices and baselines: the action, and the
+// variant in brackets when there is one ("search [aggregated switch off]").
+func (s SpecResult) Key() string {
+	if s.Variant == "" {
+		return s.Action
+	}
+	return s.Action + " [" + s.Variant + "]"
+}
+
+// Run is a run directory read back.
+type Run struct {
+	Dir      string
+	Manifest Manifest
+	Specs    []SpecResult
+}
+
+// Device returns the manifest's device with the serial, and whether it exists.
+func (r *Run) Device(serial string) (Device, bool) {
+	for _, d := range r.Manifest.Devices {
+		if d.Serial == serial {
+			return d, true
+		}
+	}
+	return Device{}, false
+}

@@ -1,6 +1,3 @@
-// Package adbd is the device side of the adb transport: it accepts the adb
-// server's TCP connection the way an emulator's adbd does, and serves shell,
-// sync, reverse and root services from a Device.
 package adbd
 
 import (
@@ -20,7 +17,12 @@ type Device interface {
 	// ro.product.device=..;features=shell_v2,cmd,stat_v2".
 	Banner() string
 	// Exec runs one shell command line to completion and returns its exit
-	// code. stdin is empty for legacy shell: and exec: services.
+	// code. ctx ends when the host closes the stream or the connection
+	// drops. stdin: shell v2 sends it with an end (close-stdin); a legacy
+	// shell:CMD gets none; exec: and an interactive legacy shell: (empty
+	// cmd) get the raw stream, which ends only when the stream closes, so
+	// read just what the command needs (adb install streams the APK to
+	// `cmd package install -S SIZE` over exec:).
 	Exec(ctx context.Context, cmd string, stdin io.Reader, stdout, stderr io.Writer) int
 	// FS serves sync: requests.
 	FS() FS
@@ -36,7 +38,10 @@ type FS interface {
 	List(path string) ([]DirEntry, error)
 	Open(path string) (io.ReadCloser, error)
 	// Create opens path for writing; the file appears with mode and mtime
-	// once the writer is closed without error.
+	// once the writer is closed without error. mode is SEND's, file type
+	// bits included (0o100644). adb sends the mtime after the data, so the
+	// transport passes the current time and, if the writer is an
+	// MtimeSetter, the pushed mtime before Close.
 	Create(path string, mode uint32, mtime int64) (io.WriteCloser, error)
 }
 
@@ -61,3 +66,18 @@ type Tunnel interface {
 
 // ErrNoReverse is returned by DialReverse when no reverse rule covers the port.
 var ErrNoReverse = errors.New("no adb reverse rule for that port: connection refused")
+
+// MtimeSetter is optionally implemented by the writer FS.Create returns.
+// adb push sends a file's mtime only after its data, so the transport
+// creates the file with the current time and, when the writer offers it,
+// sets the pushed mtime just before Close.
+type MtimeSetter interface {
+	SetMtime(mtime int64)
+}
+
+// Rebooter is optionally implemented by a Device that wants to hear about
+// the reboot: service (target is "" or "bootloader", "recovery", ...) before
+// the transport drops off the bus for the reboot downtime.
+type Rebooter interface {
+	Reboot(target string)
+}

@@ -1,0 +1,222 @@
+package mitm
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"telltale.dev/harness/capture"
+)
+
+// inbound is a request as the responders need it, whatever its protocol.
+type inbound struct {
+	method, url   string
+	headers       []capture.Header
+	body          io.Reader
+	contentLength int64 // -1 unknown
+}
+
+// outbound is a reply to write back. headers include Content-Length when
+// contentLength is known.
+type outbound struct {
+	status        int
+	headers       []capture.Header
+	body          io.Reader
+	contentLength int64
+	err           string // why the reply is the proxy's own error
+	closeFn       func()
+}
+
+func (o *outbound) close() {
+	if o.closeFn != nil {
+		o.closeFn()
+	}
+}
+
+func (s *Server) respond(ctx context.Context, in *inbound) *outbound {
+	if s.cfg.Mode == Forward {
+		return s.forward(ctx, in)
+	}
+	return sinkhole(in)
+}
+
+var (
+	okJSON      = []byte(`{"code":0}`)
+	jsonHeaders = []capture.Header{
+		{Name: "Content-Type", Value: "application/json"},
+		{Name: "Content-Length", Value: strconv.Itoa(len(okJSON))},
+	}
+)
+
+// sinkhole answers like a telemetry endpoint that accepted the upload, so
+// clients go on sending what they would send to the real one.
+func sinkhole(in *inbound) *outbound {
+	path := in.url
+	if i := strings.Index(path, "://"); i >= 0 {
+		if j := strings.IndexByte(path[i+3:], '/'); j >= 0 {
+			path = path[i+3+j:]
+		}
+	}
+	path, _, _ = strings.Cut(path, "?")
+	switch {
+	case strings.HasSuffix(path, "/generate_204") || strings.HasSuffix(path, "/gen_204"):
+		// Connectivity checks: anything else makes Android think the
+		// network is captive and stop sending.
+		return &outbound{status: http.StatusNoContent, headers: []capture.Header{{Name: "Content-Length", Value: "0"}}, body: http.NoBody}
+	case strings.HasSuffix(path, "/track/key_get"):
+		body := oneTrackKey()
+		return &outbound{
+			status: http.StatusOK, body: bytes.NewReader(body), contentLength: int64(len(body)),
+			headers: []capture.Header{
+				{Name: "Content-Type", Value: "application/json"},
+				{Name: "Content-Length", Value: strconv.Itoa(len(body))},
+			},
+		}
+	}
+	return &outbound{status: http.StatusOK, headers: jsonHeaders, body: bytes.NewReader(okJSON), contentLength: int64(len(okJSON))}
+}
+
+// oneTrackKey is the OneTrack key exchange reply: a fresh AES-128 key and a
+// session id, so the client goes on to upload events encrypted with it.
+func oneTrackKey() []byte {
+	var key [16]byte
+	var sid [12]byte
+	rand.Read(key[:])
+	rand.Read(sid[:])
+	return []byte(`{"code":0,"data":{"key":"` + base64.StdEncoding.EncodeToString(key[:]) +
+		`","sid":"` + hex.EncodeToString(sid[:]) + `"}}`)
+}
+
+// hopByHop headers belong to one connection and are not forwarded.
+var hopByHop = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Expect"}
+
+func isHopByHop(name string) bool {
+	for _, h := range hopByHop {
+		if strings.EqualFold(h, name) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) forward(ctx context.Context, in *inbound) *outbound {
+	req, err := http.NewRequestWithContext(ctx, in.method, in.url, in.body)
+	if err != nil {
+		return proxyError(http.StatusBadRequest, "bad request for upstream: "+err.Error())
+	}
+	for _, h := range in.headers {
+		if isHopByHop(h.Name) || strings.HasPrefix(h.Name, ":") {
+			continue
+		}
+		if strings.EqualFold(h.Name, "Host") {
+			req.Host = h.Value
+			continue
+		}
+		req.Header.Add(h.Name, h.Value)
+	}
+	req.ContentLength = in.contentLength
+	if in.contentLength == 0 {
+		req.Body = http.NoBody
+	}
+	resp, err := s.transport.RoundTrip(req)
+	if err != nil {
+		return proxyError(http.StatusBadGateway, "upstream: "+err.Error())
+	}
+	out := &outbound{status: resp.StatusCode, body: resp.Body, contentLength: resp.ContentLength,
+		closeFn: func() { resp.Body.Close() }}
+	// net/http keeps headers in a map; sorted names at least make the
+	// record stable.
+	names := make([]string, 0, len(resp.Header))
+	for k := range resp.Header {
+		if !isHopByHop(k) && k != "Content-Length" {
+			names = append(names, k)
+		}
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		for _, v := range resp.Header[k] {
+			out.headers = append(out.headers, capture.Header{Name: k, Value: v})
+		}
+	}
+	if resp.ContentLength >= 0 {
+		out.headers = append(out.headers, capture.Header{Name: "Content-Length", Value: strconv.FormatInt(resp.ContentLength, 10)})
+	}
+	return out
+}
+
+func proxyError(status int, msg string) *outbound {
+	b := []byte(msg)
+	return &outbound{
+		status: status, body: bytes.NewReader(b), contentLength: int64(len(b)), err: msg,
+		headers: []capture.Header{
+			{Name: "Content-Type", Value: "text/plain; charset=utf-8"},
+			{Name: "Content-Length", Value: strconv.Itoa(len(b))},
+		},
+	}
+}
+
+// bodyCapture passes a body through while keeping its first limit bytes
+// and counting the rest.
+type bodyCapture struct {
+	src   io.Reader
+	buf   *bytes.Buffer
+	limit int64
+	n     int64
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func newBodyCapture(src io.Reader, limit int64) *bodyCapture {
+	b := bufPool.Get().(*bytes.Buffer)
+	b.Reset()
+	return &bodyCapture{src: src, buf: b, limit: limit}
+}
+
+func (c *bodyCapture) Read(p []byte) (int, error) {
+	n, err := c.src.Read(p)
+	if n > 0 {
+		if room := c.limit - int64(c.buf.Len()); room > 0 {
+			c.buf.Write(p[:min(int64(n), room)])
+		}
+		c.n += int64(n)
+	}
+	return n, err
+}
+
+// result copies out what was kept: the buffer goes back to the pool.
+func (c *bodyCapture) result() (body []byte, size int64, truncated bool) {
+	if c.buf.Len() > 0 {
+		body = bytes.Clone(c.buf.Bytes())
+	}
+	return body, c.n, c.n > int64(c.buf.Len())
+}
+
+func (c *bodyCapture) fill(r *capture.Request) {
+	r.Body, r.BodySize, r.Truncated = c.result()
+}
+
+func (c *bodyCapture) release() {
+	if c.buf.Cap() <= 1<<20 {
+		bufPool.Put(c.buf)
+	}
+	c.buf = nil
+}
+
+var copyBufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// copyPooled is io.Copy without its 32 KB allocation per call, which
+// showed up at tens of thousands of requests a second.
+func copyPooled(dst io.Writer, src io.Reader) (int64, error) {
+	b := copyBufPool.Get().(*[]byte)
+	defer copyBufPool.Put(b)
+	return io.CopyBuffer(dst, src, *b)
+}

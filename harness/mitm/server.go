@@ -1,0 +1,377 @@
+// Package mitm is the recording proxy: an HTTP proxy that intercepts TLS
+// with the run's CA, answers locally (sinkhole) or forwards upstream, and
+// appends every completed exchange to a capture.LogWriter the moment it
+// completes.
+package mitm
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/net/http2"
+
+	"telltale.dev/harness/ca"
+	"telltale.dev/harness/capture"
+)
+
+// Mode says who answers intercepted requests.
+type Mode string
+
+const (
+	// Sinkhole answers every request locally with a plausible reply, so a
+	// run never reaches the internet. The default.
+	Sinkhole Mode = "sinkhole"
+	// Forward sends requests to their real (or mapped) upstream.
+	Forward Mode = "forward"
+)
+
+// ParseMode checks a mode name from a flag or option.
+func ParseMode(s string) (Mode, error) {
+	switch Mode(s) {
+	case Sinkhole, Forward:
+		return Mode(s), nil
+	case "":
+		return Sinkhole, nil
+	}
+	return "", fmt.Errorf("mitm: unknown mode %q (want sinkhole or forward)", s)
+}
+
+// DefaultBodyLimit is how much of each body is stored; the rest is counted.
+const DefaultBodyLimit = 4 << 20
+
+const (
+	idleTimeout      = 2 * time.Minute
+	handshakeTimeout = 15 * time.Second
+	maxHeaderBytes   = 256 << 10
+)
+
+// Config is what a Server needs. CA and Log are required.
+type Config struct {
+	CA   *ca.CA
+	Log  *capture.LogWriter
+	Mode Mode
+	// UpstreamMap sends "host" or "host:port" to another address in forward
+	// mode, so tests can stand in for real servers.
+	UpstreamMap map[string]string
+	// UpstreamInsecure skips verification of upstream certificates (test
+	// upstreams have self-signed ones).
+	UpstreamInsecure bool
+	BodyLimit        int64
+	Logger           *slog.Logger
+}
+
+// Server is the proxy. One Server can serve several listeners.
+type Server struct {
+	cfg       Config
+	log       *slog.Logger
+	transport *http.Transport
+	h2        *http2.Server
+	started   time.Time
+	stats     counters
+
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+type counters struct {
+	flows, marks, tlsFailures, websockets  atomic.Int64
+	connections, active, badInput, logErrs atomic.Int64
+}
+
+// New checks cfg and makes a Server.
+func New(cfg Config) (*Server, error) {
+	if cfg.CA == nil || cfg.Log == nil {
+		return nil, errors.New("mitm: Config needs CA and Log")
+	}
+	if cfg.Mode == "" {
+		cfg.Mode = Sinkhole
+	}
+	if _, err := ParseMode(string(cfg.Mode)); err != nil {
+		return nil, err
+	}
+	if cfg.BodyLimit <= 0 {
+		cfg.BodyLimit = DefaultBodyLimit
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, started: time.Now(), conns: map[net.Conn]struct{}{}}
+	s.h2 = &http2.Server{IdleTimeout: idleTimeout, MaxReadFrameSize: 1 << 20}
+	if cfg.Mode == Forward {
+		s.transport = s.newTransport()
+	}
+	return s, nil
+}
+
+func (s *Server) newTransport() *http.Transport {
+	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy: nil,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return d.DialContext(ctx, network, s.upstreamAddr(addr))
+		},
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: s.cfg.UpstreamInsecure}, //nolint:gosec // opt-in for test upstreams
+		// HTTP/1.1 upstream: a pool of connections costs less CPU per
+		// request in Go than multiplexing everything over one h2 connection
+		// (measured with bench/proxy.sh).
+		TLSNextProto:        map[string]func(string, *tls.Conn) http.RoundTripper{},
+		MaxIdleConns:        256,
+		MaxIdleConnsPerHost: 64,
+		IdleConnTimeout:     90 * time.Second,
+		// Bodies pass through as sent: the client's own Accept-Encoding is
+		// forwarded, so the transport never decompresses.
+		DisableCompression:    true,
+		ResponseHeaderTimeout: 60 * time.Second,
+	}
+}
+
+// upstreamAddr applies the upstream map to a dial address "host:port".
+func (s *Server) upstreamAddr(addr string) string {
+	if a, ok := s.cfg.UpstreamMap[addr]; ok {
+		return a
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err == nil {
+		if a, ok := s.cfg.UpstreamMap[host]; ok {
+			return a
+		}
+	}
+	return addr
+}
+
+// ServeProxy accepts HTTP proxy clients on ln until ctx ends or ln fails.
+func (s *Server) ServeProxy(ctx context.Context, ln net.Listener) error {
+	return s.serve(ctx, ln, s.handleProxyConn)
+}
+
+// ServeTransparent accepts connections redirected without a proxy setting:
+// TLS routed by its SNI, or plain HTTP routed by its Host header.
+func (s *Server) ServeTransparent(ctx context.Context, ln net.Listener) error {
+	return s.serve(ctx, ln, func(ctx context.Context, c net.Conn) {
+		br := getReader(c)
+		defer putReader(br)
+		s.handleTunnel(ctx, c, br, "")
+	})
+}
+
+func (s *Server) serve(ctx context.Context, ln net.Listener, handle func(context.Context, net.Conn)) error {
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	var delay time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) {
+				// Out of file descriptors or similar: back off, do not spin.
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			return fmt.Errorf("mitm: accept on %s: %w", ln.Addr(), err)
+		}
+		delay = 0
+		s.track(c, true)
+		go func() {
+			defer s.track(c, false)
+			defer c.Close()
+			defer func() {
+				// A bug in one connection's handling must not take down
+				// the proxy and every other connection's recording.
+				if r := recover(); r != nil {
+					s.stats.badInput.Add(1)
+					s.log.Error("connection handler panicked", "client", c.RemoteAddr().String(), "panic", r)
+				}
+			}()
+			handle(ctx, c)
+		}()
+	}
+}
+
+func (s *Server) track(c net.Conn, add bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if add {
+		s.conns[c] = struct{}{}
+		s.stats.connections.Add(1)
+		s.stats.active.Add(1)
+	} else {
+		delete(s.conns, c)
+		s.stats.active.Add(-1)
+	}
+}
+
+// CloseConnections drops every open client connection, for shutdown.
+func (s *Server) CloseConnections() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		c.Close()
+	}
+}
+
+// handleProxyConn reads proxy requests: absolute-form for plain HTTP, or
+// CONNECT, after which the connection becomes a tunnel.
+func (s *Server) handleProxyConn(ctx context.Context, c net.Conn) {
+	br := getReader(c)
+	defer putReader(br)
+	client := c.RemoteAddr().String()
+	c.SetReadDeadline(time.Now().Add(idleTimeout))
+	req, err := readRequest(br)
+	if err != nil {
+		s.rejectRequest(c, err)
+		return
+	}
+	if req.method != http.MethodConnect {
+		// Plain HTTP through the proxy: this and every later request on
+		// the connection carry their own absolute URL.
+		h := &h1conn{s: s, conn: c, br: br, scheme: "http", client: client}
+		h.serve(ctx, req)
+		return
+	}
+	target := req.target
+	if _, _, err := net.SplitHostPort(target); err != nil {
+		s.stats.badInput.Add(1)
+		io.WriteString(c, "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+		return
+	}
+	if _, err := io.WriteString(c, "HTTP/1.1 200 Connection Established\r\n\r\n"); err != nil {
+		return
+	}
+	s.handleTunnel(ctx, c, br, target)
+}
+
+// handleTunnel looks at the first byte of a tunnel: a TLS handshake is
+// intercepted, anything else is read as HTTP/1.
+func (s *Server) handleTunnel(ctx context.Context, c net.Conn, br *bufio.Reader, target string) {
+	c.SetReadDeadline(time.Now().Add(idleTimeout))
+	first, err := br.Peek(1)
+	if err != nil {
+		return
+	}
+	if first[0] == 0x16 {
+		s.intercept(ctx, &bufConn{Conn: c, r: br}, target)
+		return
+	}
+	h := &h1conn{s: s, conn: c, br: br, scheme: "http", authority: target, client: c.RemoteAddr().String()}
+	h.serve(ctx, nil)
+}
+
+// rejectRequest answers a request that could not be parsed, when the client
+// is still there to hear it.
+func (s *Server) rejectRequest(c net.Conn, err error) {
+	if errors.Is(err, io.EOF) || isNetClosed(err) {
+		return
+	}
+	s.stats.badInput.Add(1)
+	status := "400 Bad Request"
+	if errors.Is(err, errHeaderTooLarge) {
+		status = "431 Request Header Fields Too Large"
+	}
+	s.log.Debug("bad request", "client", c.RemoteAddr().String(), "err", err)
+	c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "HTTP/1.1 "+status+"\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+}
+
+func isNetClosed(err error) bool {
+	var ne net.Error
+	return errors.Is(err, net.ErrClosed) || errors.As(err, &ne) && ne.Timeout() ||
+		strings.Contains(err.Error(), "connection reset")
+}
+
+// record appends a completed flow to the log.
+func (s *Server) record(f *capture.Flow) {
+	if err := s.cfg.Log.Append(f); err != nil {
+		s.stats.logErrs.Add(1)
+		s.log.Error("flow not recorded", "err", err)
+		return
+	}
+	switch f.Kind {
+	case capture.KindMark:
+		s.stats.marks.Add(1)
+	case capture.KindTLSFailure:
+		s.stats.tlsFailures.Add(1)
+	case capture.KindWebSocket:
+		s.stats.websockets.Add(1)
+	default:
+		s.stats.flows.Add(1)
+	}
+}
+
+// Mark appends a named mark to the flow sequence and returns it with its seq.
+func (s *Server) Mark(name string) (capture.Flow, error) {
+	if name == "" || len(name) > 512 {
+		return capture.Flow{}, errors.New("mitm: mark name must be 1 to 512 bytes")
+	}
+	now := time.Now()
+	f := capture.Flow{Kind: capture.KindMark, Start: now, End: now, Mark: name}
+	if err := s.cfg.Log.Append(&f); err != nil {
+		s.stats.logErrs.Add(1)
+		return capture.Flow{}, err
+	}
+	s.stats.marks.Add(1)
+	return f, nil
+}
+
+// Stats is a snapshot of the counters served on /stats.
+type Stats struct {
+	Mode              Mode    `json:"mode"`
+	LastSeq           int64   `json:"lastSeq"`
+	Flows             int64   `json:"flows"`
+	Marks             int64   `json:"marks"`
+	TLSFailures       int64   `json:"tlsFailures"`
+	WebSockets        int64   `json:"websockets"`
+	Connections       int64   `json:"connections"`
+	ActiveConnections int64   `json:"activeConnections"`
+	BadInput          int64   `json:"badInput"`
+	LogErrors         int64   `json:"logErrors"`
+	UptimeSeconds     float64 `json:"uptimeSeconds"`
+}
+
+// Stats returns the current counters.
+func (s *Server) Stats() Stats {
+	return Stats{
+		Mode: s.cfg.Mode, LastSeq: s.cfg.Log.Seq(),
+		Flows: s.stats.flows.Load(), Marks: s.stats.marks.Load(),
+		TLSFailures: s.stats.tlsFailures.Load(), WebSockets: s.stats.websockets.Load(),
+		Connections: s.stats.connections.Load(), ActiveConnections: s.stats.active.Load(),
+		BadInput: s.stats.badInput.Load(), LogErrors: s.stats.logErrs.Load(),
+		UptimeSeconds: time.Since(s.started).Seconds(),
+	}
+}
+
+// bufConn is a connection whose first bytes were already read into r.
+type bufConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (b *bufConn) Read(p []byte) (int, error) { return b.r.Read(p) }
+
+var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 16<<10) }}
+
+func getReader(r io.Reader) *bufio.Reader {
+	br := readerPool.Get().(*bufio.Reader)
+	br.Reset(r)
+	return br
+}
+
+func putReader(br *bufio.Reader) {
+	br.Reset(nil)
+	readerPool.Put(br)
+}

@@ -1,0 +1,174 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go"
+
+	"telltale.dev/harness/ca"
+	"telltale.dev/harness/capture"
+	"telltale.dev/harness/mitm"
+)
+
+var fallbackOnce sync.Once
+
+// Start runs the proxy in a container when a Docker engine answers, and
+// in-process otherwise (saying so once through slog).
+func Start(ctx context.Context, opts ...Option) (Recorder, error) {
+	disableRyuk()
+	if err := pingDocker(ctx); err != nil {
+		fallbackOnce.Do(func() {
+			slog.Warn("no Docker engine answered; running the recording proxy in-process", "err", err)
+		})
+		return StartInProcess(ctx, opts...)
+	}
+	img, err := BuildImage(ctx)
+	if err != nil {
+		return nil, err
+	}
+	custom := make([]testcontainers.ContainerCustomizer, len(opts))
+	for i, o := range opts {
+		custom[i] = o
+	}
+	return Run(ctx, img, custom...)
+}
+
+func pingDocker(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	_, err = cli.Ping(ctx, client.PingOptions{})
+	return err
+}
+
+// InProcess is the proxy running inside this process, on 127.0.0.1.
+type InProcess struct {
+	srv       *mitm.Server
+	log       *capture.LogWriter
+	proxyLn   net.Listener
+	control   *http.Server
+	ctl       *control
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	tmpDir    string
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// StartInProcess runs the proxy in this process. Its flow log is
+// WithFlowDir's flows.jsonl, or a temporary one removed by Terminate.
+func StartInProcess(ctx context.Context, opts ...Option) (*InProcess, error) {
+	o := options{mode: Sinkhole}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	var authority *ca.CA
+	var err error
+	if o.certPEM != nil {
+		authority, err = ca.Parse(o.certPEM, o.keyPEM)
+	} else {
+		authority, err = ca.New("telltale run CA")
+	}
+	if err != nil {
+		return nil, err
+	}
+	p := &InProcess{}
+	dir := o.flowDir
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "telltale-flows-"); err != nil {
+			return nil, fmt.Errorf("proxy: %w", err)
+		}
+		p.tmpDir = dir
+	}
+	if p.log, err = capture.NewLogWriter(filepath.Join(dir, "flows.jsonl")); err != nil {
+		p.cleanupTmp()
+		return nil, err
+	}
+	p.srv, err = mitm.New(mitm.Config{CA: authority, Log: p.log, Mode: o.mode, UpstreamMap: o.upstreams,
+		UpstreamInsecure: o.upstreamInsecure, BodyLimit: o.bodyLimit})
+	if err != nil {
+		p.log.Close()
+		p.cleanupTmp()
+		return nil, err
+	}
+	var lc net.ListenConfig
+	if p.proxyLn, err = lc.Listen(ctx, "tcp", "127.0.0.1:0"); err != nil {
+		p.log.Close()
+		p.cleanupTmp()
+		return nil, fmt.Errorf("proxy: listen: %w", err)
+	}
+	controlLn, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
+	if err != nil {
+		p.proxyLn.Close()
+		p.log.Close()
+		p.cleanupTmp()
+		return nil, fmt.Errorf("proxy: listen: %w", err)
+	}
+	p.ctl = newControl("http://" + controlLn.Addr().String())
+	// The proxy outlives the ctx that started it, as a container would;
+	// Terminate stops it.
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	p.cancel = cancel
+	p.control = &http.Server{Handler: p.srv.ControlHandler(), ReadHeaderTimeout: 10 * time.Second}
+	p.wg.Go(func() { p.srv.ServeProxy(runCtx, p.proxyLn) })
+	p.wg.Go(func() { p.control.Serve(controlLn) })
+	if o.mode == Forward {
+		slog.Warn("in-process proxy in forward mode: requests go to their upstream servers", "upstream-map", o.upstreams)
+	}
+	return p, nil
+}
+
+func (p *InProcess) cleanupTmp() {
+	if p.tmpDir != "" {
+		os.RemoveAll(p.tmpDir)
+	}
+}
+
+// ProxyAddr is the proxy's address.
+func (p *InProcess) ProxyAddr(context.Context) (string, error) { return p.proxyLn.Addr().String(), nil }
+
+// ControlURL is the control API's base URL.
+func (p *InProcess) ControlURL(context.Context) (string, error) { return p.ctl.base, nil }
+
+// Flows returns the records with seq above since.
+func (p *InProcess) Flows(ctx context.Context, since int64) ([]capture.Flow, error) {
+	return p.ctl.flows(ctx, since, 0)
+}
+
+// Mark appends a named mark.
+func (p *InProcess) Mark(ctx context.Context, name string) (capture.Flow, error) {
+	return p.ctl.mark(ctx, name)
+}
+
+// LogPath is the flow log's file.
+func (p *InProcess) LogPath() string { return p.log.Path() }
+
+// Terminate stops the proxy and closes its log.
+func (p *InProcess) Terminate(ctx context.Context) error {
+	p.closeOnce.Do(func() {
+		p.cancel()
+		p.control.Shutdown(ctx)
+		p.srv.CloseConnections()
+		p.wg.Wait()
+		p.closeErr = p.log.Close()
+		p.cleanupTmp()
+	})
+	if errors.Is(p.closeErr, os.ErrClosed) {
+		return nil
+	}
+	return p.closeErr
+}

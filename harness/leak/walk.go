@@ -1,0 +1,400 @@
+package leak
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+)
+
+// node is one buffer to walk. When scanned is set, hits already holds the
+// matcher's hits for it (positions relative to off), because the parent
+// scanned a buffer this one is a slice of.
+type node struct {
+	buf     []byte
+	hits    []hit
+	off     int
+	scanned bool
+	hint    hint
+	// ctx is the decoded buffer buf is a slice of (buf itself when nil), at
+	// buf's offset in it: evidence shows the context around a JSON string.
+	ctx []byte
+	at  int
+}
+
+// reportAt reports a hit at pos (relative to n.buf) with evidence from ctx.
+func (s *scanner) reportAt(n *node, pos int, pi int32) {
+	if n.ctx == nil {
+		s.report(n.buf, pos, pi)
+		return
+	}
+	s.report(n.ctx, n.at+pos, pi)
+}
+
+// minRun is the shortest base64 or hex run decoded when it is only part of a
+// buffer; shorter runs inside text are mostly words.
+const minRun = 16
+
+// walk matches buf and every decoding of it. depth is the number of decoding
+// steps already on the chain.
+func (s *scanner) walk(n node, depth int) {
+	hitMark := len(s.hits)
+	defer func() { s.hits = s.hits[:hitMark] }()
+	s.reportWhole(n.buf)
+	if depth >= s.d.cfg.maxDepth {
+		s.scan(&n)
+		s.reportHits(n, n.hits)
+		if len(n.buf) > 0 {
+			s.capped("depth")
+		}
+		return
+	}
+	b := n.buf
+	if n.hint.boundary != "" && s.walkMultipart(b, n.hint.boundary, depth) {
+		return
+	}
+	first := skipSpace(b, 0)
+	switch {
+	case first < len(b) && (b[first] == '{' || b[first] == '['):
+		s.scan(&n)
+		s.walkJSON(n, depth)
+		return
+	case looksForm(b, n.hint.form):
+		s.walkForm(b, depth)
+		return
+	}
+	s.scan(&n)
+	binary := hasControl(b)
+	// Protobuf is tried on binary-looking buffers only, so that text never
+	// loses its other decodings; field 1 of type bytes starts with '\n'.
+	if len(b) > 0 && (b[0] == '\n' || binary) && validProtobuf(b) {
+		s.walkProtobuf(n, depth)
+		return
+	}
+	s.reportHits(n, n.hits)
+	s.decode(b, depth, n.hint, binary)
+}
+
+// scan fills n.hits unless a parent already did.
+func (s *scanner) scan(n *node) {
+	if n.scanned {
+		return
+	}
+	mark := len(s.hits)
+	s.hits = s.d.mt.find(n.buf, s.hits)
+	n.hits, n.off, n.scanned = s.hits[mark:], 0, true
+}
+
+func (s *scanner) reportHits(n node, hs []hit) {
+	for _, h := range hs {
+		s.reportAt(&n, h.pos-n.off, h.pat)
+	}
+}
+
+// sub is the zero-copy child n.buf[a:e], with the hits that fall inside it.
+func (n *node) sub(a, e int, hits []hit) node {
+	c := node{buf: n.buf[a:e], hits: hits, off: n.off + a, scanned: true, ctx: n.ctx, at: n.at + a}
+	if n.ctx == nil {
+		c.ctx, c.at = n.buf, a
+	}
+	return c
+}
+
+// child walks a decoded buffer under one more chain step.
+func (s *scanner) child(step string, n node, depth int) {
+	s.chain = append(s.chain, step)
+	s.walk(n, depth+1)
+	s.chain = s.chain[:len(s.chain)-1]
+}
+
+// alloc returns an empty buffer with room for n bytes from the scratch arena;
+// the caller truncates s.arena back to its mark when done with it.
+func (s *scanner) alloc(n int) []byte {
+	l := len(s.arena)
+	if cap(s.arena)-l >= n {
+		s.arena = s.arena[:l+n]
+		return s.arena[l : l : l+n]
+	}
+	s.grew = true
+	return make([]byte, 0, n)
+}
+
+// worthWalking says whether a decoded buffer can hold anything. One shorter
+// than every pattern and than any compressed stream, and longer than every
+// whole-value canary, is an id or noise (hex device ids decode to 8 bytes).
+func (s *scanner) worthWalking(out []byte) bool {
+	return len(out) >= s.d.mt.m || len(out) >= minCompressed || len(out) <= s.d.maxWhole
+}
+
+// minCompressed is the smallest zlib stream; shorter buffers cannot inflate.
+const minCompressed = 8
+
+// spend takes n bytes from the request's decoded-bytes budget.
+func (s *scanner) spend(n int) bool {
+	if n > s.budget {
+		s.capped("bytes")
+		return false
+	}
+	s.budget -= n
+	return true
+}
+
+// decode tries every decoding that fits b (binary says it holds control
+// bytes). Cheap tests come first so that undecodable bytes cost little more
+// than the match.
+func (s *scanner) decode(b []byte, depth int, h hint, binary bool) {
+	if len(b) < 2 {
+		return
+	}
+	mark := len(s.arena)
+	defer func() { s.arena = s.arena[:mark] }()
+	kind, step := kindDeflate, ""
+	switch {
+	case b[0] == 0x1f && b[1] == 0x8b:
+		kind, step = kindGzip, "gzip"
+	case isZlib(b):
+		kind, step = kindZlib, "zlib"
+	case h.deflate:
+		step = "deflate"
+	}
+	if step != "" {
+		busy := s.readers.busy
+		out, ok := s.inflate(kind, b)
+		if ok {
+			s.child(step, node{buf: out}, depth)
+		}
+		s.readers.busy = busy
+		if ok {
+			return
+		}
+	}
+	whole := false
+	eachRun(b, s.d.minB64, func(a, e int, hexOnly bool) {
+		whole = whole || a == 0 && len(bytes.TrimRight(b[e:], "=")) == 0
+		m := len(s.arena)
+		if hexOnly && (e-a)%2 == 0 {
+			if out, ok := s.decodeHex(b[a:e]); ok && s.worthWalking(out) {
+				s.child("hex", node{buf: out}, depth)
+			}
+		} else if out, ok := s.decodeBase64(b[a:e]); ok && s.worthWalking(out) {
+			s.child("base64", node{buf: out}, depth)
+		}
+		s.arena = s.arena[:m]
+	})
+	if binary {
+		return
+	}
+	if pct := hasPercent(b); pct || !whole && bytes.IndexByte(b, '+') >= 0 {
+		if s.spend(len(b)) {
+			out := percentDecode(s.alloc(len(b)), b, true)
+			if !bytes.Equal(out, b) {
+				s.child("percent", node{buf: out}, depth)
+			}
+		}
+	}
+	if i := bytes.IndexByte(b, '\\'); i >= 0 && i+1 < len(b) && bytes.IndexByte([]byte(`/"u\`), b[i+1]) >= 0 {
+		if s.spend(len(b)) {
+			if out, ok := unescapeJSON(s.alloc(len(b)), b); ok {
+				s.child("unescape", node{buf: out}, depth)
+			}
+		}
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
+		i++
+	}
+	return i
+}
+
+// hasControl says whether b holds bytes text never has, i.e. it is binary.
+func hasControl(b []byte) bool {
+	for _, c := range b[:min(len(b), 64)] {
+		if c < 0x20 && c != '\n' && c != '\r' && c != '\t' {
+			return true
+		}
+	}
+	return false
+}
+
+const (
+	clsAlnum = 1 << iota
+	clsStd   // + /
+	clsURL   // - _
+	clsHex
+)
+
+var runClass = func() (t [256]uint8) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = clsAlnum | clsHex
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = clsAlnum
+		t[c-'a'+'A'] = clsAlnum
+	}
+	for _, c := range "abcdefABCDEF" {
+		t[c] |= clsHex
+	}
+	t['+'], t['/'] = clsStd, clsStd
+	t['-'], t['_'] = clsURL, clsURL
+	return t
+}()
+
+// eachRun calls fn for every maximal run of base64 characters that is at
+// least minRun long, or is the whole of b and at least minWhole long. It
+// looks at one byte per minRun until one is a base64 character, so binary
+// data is skipped quickly.
+func eachRun(b []byte, minWhole int, fn func(a, e int, hexOnly bool)) {
+	n := len(b)
+	if n >= minWhole && n < minRun {
+		e := n
+		for e > 0 && b[e-1] == '=' {
+			e--
+		}
+		all := uint8(0)
+		for _, c := range b[:e] {
+			if runClass[c] == 0 {
+				return
+			}
+			all |= runClass[c]
+		}
+		if e >= minWhole && all&(clsStd|clsURL) != clsStd|clsURL {
+			fn(0, e, isHex(b[:e]))
+		}
+		return
+	}
+	// known: b[i:known] is already known to be base64 characters, so the
+	// backward check after a jump looks at each byte once.
+	for i, known := 0, 0; i+minRun <= n; {
+		end := i + minRun - 1
+		if runClass[b[end]] == 0 {
+			i = end + 1
+			continue
+		}
+		known = max(known, i)
+		j := end - 1
+		for j >= known && runClass[b[j]] != 0 {
+			j--
+		}
+		if j >= known {
+			i, known = j+1, end+1
+			continue
+		}
+		k := i + minRun
+		all, every := uint8(0), uint8(0xff)
+		for _, c := range b[i:k] {
+			all |= runClass[c]
+			every &= runClass[c]
+		}
+		for k < n && runClass[b[k]] != 0 {
+			all |= runClass[b[k]]
+			every &= runClass[b[k]]
+			k++
+		}
+		if all&(clsStd|clsURL) != clsStd|clsURL {
+			fn(i, k, every&clsHex != 0)
+		}
+		for k < n && b[k] == '=' {
+			k++
+		}
+		i, known = k, k
+	}
+}
+
+func isHex(b []byte) bool {
+	for _, c := range b {
+		if runClass[c]&clsHex == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *scanner) decodeBase64(run []byte) ([]byte, bool) {
+	for len(run) > 0 && run[len(run)-1] == '=' {
+		run = run[:len(run)-1]
+	}
+	if len(run)%4 == 1 {
+		run = run[:len(run)-1]
+	}
+	enc := base64.RawStdEncoding
+	if bytes.ContainsAny(run, "-_") {
+		enc = base64.RawURLEncoding
+	}
+	n := enc.DecodedLen(len(run))
+	if !s.spend(n) {
+		return nil, false
+	}
+	out := s.alloc(n)[:n]
+	n, err := enc.Decode(out, run)
+	return out[:n], err == nil
+}
+
+func (s *scanner) decodeHex(run []byte) ([]byte, bool) {
+	n := len(run) / 2
+	if !s.spend(n) {
+		return nil, false
+	}
+	out := s.alloc(n)[:n]
+	_, err := hex.Decode(out, run)
+	return out, err == nil
+}
+
+// hasPercent reports a %XX escape.
+func hasPercent(b []byte) bool {
+	for {
+		i := bytes.IndexByte(b, '%')
+		if i < 0 || i+2 >= len(b) {
+			return false
+		}
+		if runClass[b[i+1]]&clsHex != 0 && runClass[b[i+2]]&clsHex != 0 {
+			return true
+		}
+		b = b[i+1:]
+	}
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c >= 'a':
+		return c - 'a' + 10
+	case c >= 'A':
+		return c - 'A' + 10
+	}
+	return c - '0'
+}
+
+// percentDecode appends b with %XX escapes (and '+' when plus) decoded;
+// malformed escapes stay as they are. Plain stretches are copied whole,
+// since escapes are a few percent of an encoded base64 blob.
+func percentDecode(dst, b []byte, plus bool) []byte {
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '%')
+		if plus {
+			end := i
+			if end < 0 {
+				end = len(b)
+			}
+			if j := bytes.IndexByte(b[:end], '+'); j >= 0 {
+				i = j
+			}
+		}
+		if i < 0 {
+			return append(dst, b...)
+		}
+		dst = append(dst, b[:i]...)
+		b = b[i:]
+		switch {
+		case b[0] == '+':
+			dst = append(dst, ' ')
+			b = b[1:]
+		case len(b) > 2 && runClass[b[1]]&clsHex != 0 && runClass[b[2]]&clsHex != 0:
+			dst = append(dst, unhex(b[1])<<4|unhex(b[2]))
+			b = b[3:]
+		default:
+			dst = append(dst, '%')
+			b = b[1:]
+		}
+	}
+	return dst
+}

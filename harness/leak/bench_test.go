@@ -2,7 +2,6 @@ package leak
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -10,6 +9,8 @@ import (
 	"net/url"
 	"sync"
 	"testing"
+
+	"github.com/klauspost/compress/gzip"
 
 	"telltale.dev/fixtures/canary"
 	"telltale.dev/harness/capture"
@@ -157,34 +158,46 @@ func BenchmarkScan(b *testing.B) {
 	c := benchCorpus
 	d := New(c.canaries)
 	absent := []byte("telltale-absent-pattern-7kq2")
-	// The floor for telemetry: undoing the form, base64 and gzip layers
-	// alone, with no matching at all.
-	b.Run("telemetry/unwrap-only", func(b *testing.B) {
-		flows := c.parts["telemetry"]
-		b.SetBytes(wireBytes(flows))
-		var zr gzip.Reader
-		var plain []byte
-		raw := make([]byte, 1<<20)
-		for b.Loop() {
-			for _, f := range flows {
-				_, v, _ := bytes.Cut(f.Request.Body, []byte("data_list="))
-				plain = percentDecode(plain[:0], v, true)
-				if need := base64.StdEncoding.DecodedLen(len(plain)); need > cap(raw) {
-					raw = make([]byte, need)
-				}
-				n, err := base64.StdEncoding.Decode(raw, plain)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if err := zr.Reset(bytes.NewReader(raw[:n])); err != nil {
-					b.Fatal(err)
-				}
-				if _, err := io.Copy(io.Discard, &zr); err != nil {
-					b.Fatal(err)
+	// The floors for telemetry: undoing the form, base64 and gzip layers
+	// alone, with no matching at all, and then one matcher pass over the
+	// decompressed JSON, which every byte must get whatever the walk does.
+	for _, match := range []bool{false, true} {
+		name := "telemetry/unwrap-only"
+		if match {
+			name = "telemetry/unwrap+match"
+		}
+		b.Run(name, func(b *testing.B) {
+			flows := c.parts["telemetry"]
+			b.SetBytes(wireBytes(flows))
+			var zr gzip.Reader
+			var plain []byte
+			var hits []hit
+			raw, out := make([]byte, 1<<20), make([]byte, 8<<20)
+			for b.Loop() {
+				for _, f := range flows {
+					_, v, _ := bytes.Cut(f.Request.Body, []byte("data_list="))
+					plain = percentDecode(plain[:0], v, true)
+					if need := base64.StdEncoding.DecodedLen(len(plain)); need > cap(raw) {
+						raw = make([]byte, need)
+					}
+					n, err := base64.StdEncoding.Decode(raw, plain)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if err := zr.Reset(bytes.NewReader(raw[:n])); err != nil {
+						b.Fatal(err)
+					}
+					m, err := io.ReadFull(&zr, out)
+					if err != io.ErrUnexpectedEOF {
+						b.Fatalf("batch of %d bytes did not inflate to under %d: %v", n, len(out), err)
+					}
+					if match {
+						hits = d.mt.find(out[:m], hits[:0])
+					}
 				}
 			}
-		}
-	})
+		})
+	}
 	for _, kind := range []string{"mixed", "undecodable", "telemetry"} {
 		flows := c.parts[kind]
 		b.Run(kind+"/detector", func(b *testing.B) {

@@ -244,8 +244,27 @@ func (s *scanner) walkJSON(n node, depth int) {
 	}
 }
 
-// jsonString walks the string b[a:e] (escapes decoded) under its JSON step.
+// jsonString walks the string b[a:e] (escapes decoded) under its JSON step,
+// unless an identical string already walked quietly (see quiet).
 func (s *scanner) jsonString(n *node, a, e int, esc bool, within []hit, depth int) {
+	str := n.buf[a:e]
+	if s.events != nil || len(str) > quietMax {
+		s.walkString(n, a, e, esc, within, depth)
+		return
+	}
+	k := s.quiet.key(str)
+	if s.quiet.skip(k, str, depth, s.budget) {
+		return
+	}
+	noted, budget := s.noted, s.budget
+	s.walkString(n, a, e, esc, within, depth)
+	if s.noted == noted {
+		s.quiet.remember(k, str, depth, budget-s.budget)
+	}
+}
+
+// walkString does jsonString's walk.
+func (s *scanner) walkString(n *node, a, e int, esc bool, within []hit, depth int) {
 	str := n.buf[a:e]
 	if esc {
 		mark := len(s.arena)

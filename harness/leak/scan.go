@@ -21,6 +21,10 @@ type scanner struct {
 	where  string
 	budget int // decoded bytes left
 	seen   map[string]bool
+	quiet  quiet
+	// noted counts reports and bounds reached, even those deduplicated or
+	// ignored, so a walk can tell whether it had anything to say.
+	noted int
 
 	// Stacks reused across the recursion; each level works above its mark.
 	chain  []string
@@ -55,6 +59,7 @@ func (s *scanner) scanRequest(f *capture.Flow, entry int, keys [][]Key) {
 	s.flow, s.entry = f, entry
 	s.budget = s.d.cfg.maxDecoded
 	clear(s.seen)
+	s.quiet.reset()
 	r := f.Request
 	rawURL := r.URL
 	s.host = ""
@@ -202,6 +207,7 @@ func (s *scanner) reportWhole(v []byte) {
 }
 
 func (s *scanner) add(ci int, step string, buf []byte, pos, n int) {
+	s.noted++
 	if s.rep == nil || s.d.visitHost[ci] != "" && s.d.visitHost[ci] == s.host {
 		return
 	}
@@ -235,6 +241,7 @@ func (s *scanner) add(ci int, step string, buf []byte, pos, n int) {
 }
 
 func (s *scanner) capped(limit string) {
+	s.noted++
 	c := Capped{Entry: s.entry, Where: s.where, Limit: limit}
 	for _, o := range s.rep.Capped {
 		if o == c {

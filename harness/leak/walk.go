@@ -222,6 +222,9 @@ const (
 	clsStd   // + /
 	clsURL   // - _
 	clsHex
+	// clsAny is set for every base64 character, so that ANDing the classes
+	// of several bytes tells whether all of them are.
+	clsAny
 )
 
 var runClass = func() (t [256]uint8) {
@@ -237,6 +240,11 @@ var runClass = func() (t [256]uint8) {
 	}
 	t['+'], t['/'] = clsStd, clsStd
 	t['-'], t['_'] = clsURL, clsURL
+	for c := range t {
+		if t[c] != 0 {
+			t[c] |= clsAny
+		}
+	}
 	return t
 }()
 
@@ -285,6 +293,18 @@ func eachRun(b []byte, minWhole int, fn func(a, e int, hexOnly bool)) {
 		for _, c := range b[i:k] {
 			all |= runClass[c]
 			every &= runClass[c]
+		}
+		// Eight bytes a step: a base64 blob is one long run.
+		for ; k+8 <= n; k += 8 {
+			c := (*[8]byte)(b[k:])
+			c0, c1, c2, c3 := runClass[c[0]], runClass[c[1]], runClass[c[2]], runClass[c[3]]
+			c4, c5, c6, c7 := runClass[c[4]], runClass[c[5]], runClass[c[6]], runClass[c[7]]
+			e8 := c0 & c1 & c2 & c3 & c4 & c5 & c6 & c7
+			if e8&clsAny == 0 {
+				break
+			}
+			all |= c0 | c1 | c2 | c3 | c4 | c5 | c6 | c7
+			every &= e8
 		}
 		for k < n && runClass[b[k]] != 0 {
 			all |= runClass[b[k]]

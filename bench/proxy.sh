@@ -3,6 +3,8 @@
 # for a direct connection, telltale's proxy (recording flows) and Debian's
 # mitmdump -w, at 1 and 16 keep-alive clients posting 2 KB bodies. The
 # proxy under test runs on core 0; the load generator and upstream on core 1.
+# CPU columns give each side's share of its core and how busy the core was,
+# so a cell slowed by other processes on the machine shows as such.
 #   bench/proxy.sh [-duration 6s] [-clients 1,16]
 set -eu
 cd "$(dirname "$0")/.."

@@ -62,6 +62,13 @@ type result struct {
 	p50, p99      time.Duration
 	rssMid, rssHW int64 // KiB; 0 for direct
 	flows         int64
+	// Over the measured window, as shares of one core: the CPU used by the
+	// proxy (on core 0) and by this process, load generator and upstream
+	// (core 1), and how busy each core was with anything. They show whether
+	// a cell was limited by its own work, by other processes on the machine
+	// taking the core, or by neither.
+	proxyCPU, genCPU float64
+	coreBusy         [2]float64
 }
 
 func run(telltale, mitmdump, work string, d time.Duration, clients []int) error {
@@ -77,7 +84,7 @@ func run(telltale, mitmdump, work string, d time.Duration, clients []int) error 
 
 	var results []result
 	for _, n := range clients {
-		r, err := load("direct", "", target, body, n, d, nil)
+		r, err := load("direct", "", target, body, n, d, 0)
 		if err != nil {
 			return err
 		}
@@ -122,7 +129,7 @@ func run(telltale, mitmdump, work string, d time.Duration, clients []int) error 
 				return fmt.Errorf("%s never listened on %s: %w\n%s", pc.name, addr, err, cmd.Stderr)
 			}
 			// taskset execs the proxy, so the pid is the proxy's.
-			r, err := load(pc.name, addr, target, body, n, d, func() int64 { return rss(cmd.Process.Pid, "VmRSS") })
+			r, err := load(pc.name, addr, target, body, n, d, cmd.Process.Pid)
 			r.rssHW = rss(cmd.Process.Pid, "VmHWM")
 			cmd.Process.Signal(os.Interrupt)
 			waitOrKill(cmd, 10*time.Second)
@@ -138,8 +145,9 @@ func run(telltale, mitmdump, work string, d time.Duration, clients []int) error 
 	return nil
 }
 
-// load runs n keep-alive clients for d after a one-second warm-up.
-func load(name, proxy, target string, body []byte, n int, d time.Duration, midRSS func() int64) (result, error) {
+// load runs n keep-alive clients for d after a one-second warm-up. pid is
+// the proxy's, 0 for direct.
+func load(name, proxy, target string, body []byte, n int, d time.Duration, pid int) (result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), d+time.Second)
 	defer cancel()
 	measureFrom := time.Now().Add(time.Second)
@@ -187,13 +195,25 @@ func load(name, proxy, target string, body []byte, n int, d time.Duration, midRS
 			mu.Unlock()
 		})
 	}
+	time.Sleep(time.Until(measureFrom))
+	proxy0, gen0 := cpuTime(pid), cpuTime(os.Getpid())
+	busy0, total0 := coreTimes()
+	t0 := time.Now()
 	var rssMid int64
-	if midRSS != nil {
-		time.Sleep(time.Second + d/2)
-		rssMid = midRSS()
+	if pid != 0 {
+		time.Sleep(d / 2)
+		rssMid = rss(pid, "VmRSS")
 	}
 	wg.Wait()
-	r := result{name: name, clients: n, reqs: reqs.Load(), errs: errs.Load(), rssMid: rssMid}
+	wall := time.Since(t0).Seconds()
+	busy1, total1 := coreTimes()
+	r := result{name: name, clients: n, reqs: reqs.Load(), errs: errs.Load(), rssMid: rssMid,
+		proxyCPU: (cpuTime(pid) - proxy0).Seconds() / wall, genCPU: (cpuTime(os.Getpid()) - gen0).Seconds() / wall}
+	for c := range r.coreBusy {
+		if dt := total1[c] - total0[c]; dt > 0 {
+			r.coreBusy[c] = float64(busy1[c]-busy0[c]) / float64(dt)
+		}
+	}
 	if len(lat) == 0 {
 		return r, fmt.Errorf("%s with %d clients: no request completed (%d errors)", name, n, errs.Load())
 	}
@@ -217,12 +237,16 @@ func print(rs []result) {
 	}
 	w := bufio.NewWriter(os.Stdout)
 	defer w.Flush()
-	fmt.Fprintf(w, "%-38s %7s %10s %9s %9s %9s %9s %9s %8s %8s %8s\n",
-		"setup", "clients", "req/s", "p50", "p99", "+p50", "rss mid", "rss peak", "x direct", "x mitm", "flows")
+	fmt.Fprintln(w, "cpu columns: proxy (core 0) and load generator + upstream (core 1) CPU / that core busy with anything")
+	fmt.Fprintf(w, "%-38s %7s %10s %9s %9s %9s %9s %9s %8s %8s %8s %10s %9s %9s\n",
+		"setup", "clients", "req/s", "p50", "p99", "+p50", "rss mid", "rss peak", "x direct", "x mitm", "flows",
+		"proxy/req", "proxy cpu", "gen cpu")
 	for _, r := range rs {
-		rssMid, rssHW, flows, xm := "-", "-", "-", "-"
+		rssMid, rssHW, flows, xm, perReq, proxyCPU := "-", "-", "-", "-", "-", "-"
 		if r.rssHW > 0 {
 			rssMid, rssHW = fmt.Sprintf("%.1fMB", float64(r.rssMid)/1024), fmt.Sprintf("%.1fMB", float64(r.rssHW)/1024)
+			perReq = fmt.Sprintf("%.0fus", 1e6*r.proxyCPU/r.rps)
+			proxyCPU = fmt.Sprintf("%.0f/%.0f%%", 100*r.proxyCPU, 100*r.coreBusy[0])
 		}
 		if r.flows >= 0 && r.name != "direct" {
 			flows = strconv.FormatInt(r.flows, 10)
@@ -231,8 +255,9 @@ func print(rs []result) {
 			xm = fmt.Sprintf("%.1f", r.rps/m.rps)
 		}
 		d := direct[r.clients]
-		fmt.Fprintf(w, "%-38s %7d %10.0f %9s %9s %9s %9s %9s %8.2f %8s %8s\n",
-			r.name, r.clients, r.rps, ms(r.p50), ms(r.p99), ms(r.p50-d.p50), rssMid, rssHW, r.rps/d.rps, xm, flows)
+		fmt.Fprintf(w, "%-38s %7d %10.0f %9s %9s %9s %9s %9s %8.2f %8s %8s %10s %9s %9s\n",
+			r.name, r.clients, r.rps, ms(r.p50), ms(r.p99), ms(r.p50-d.p50), rssMid, rssHW, r.rps/d.rps, xm, flows,
+			perReq, proxyCPU, fmt.Sprintf("%.0f/%.0f%%", 100*r.genCPU, 100*r.coreBusy[1]))
 		if r.errs > 0 {
 			fmt.Fprintf(w, "  (%d failed requests)\n", r.errs)
 		}
@@ -289,6 +314,47 @@ func rss(pid int, field string) int64 {
 		}
 	}
 	return 0
+}
+
+// cpuTime is the CPU time a process has used so far, from the sum over its
+// threads of /proc/PID/task/TID/schedstat (nanoseconds on a CPU); 0 for pid 0.
+func cpuTime(pid int) time.Duration {
+	stats, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
+	var sum time.Duration
+	for _, path := range stats {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue // the thread exited
+		}
+		var ns int64
+		if _, err := fmt.Sscan(string(b), &ns); err == nil {
+			sum += time.Duration(ns)
+		}
+	}
+	return sum
+}
+
+// coreTimes reads the busy and total jiffies of cores 0 and 1 from /proc/stat.
+func coreTimes() (busy, total [2]int64) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return busy, total
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 6 || (f[0] != "cpu0" && f[0] != "cpu1") {
+			continue
+		}
+		core := int(f[0][3] - '0')
+		for i, v := range f[1:] {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			total[core] += n
+			if i != 3 && i != 4 { // idle, iowait
+				busy[core] += n
+			}
+		}
+	}
+	return busy, total
 }
 
 func countLines(path string) int64 {

@@ -123,14 +123,27 @@ func lineSeq(line []byte) (int64, bool) {
 // Path is the log's file name.
 func (w *LogWriter) Path() string { return w.path }
 
+// encodeBufs holds the JSON of one flow between encoding and writing, so a
+// flow costs no fresh allocation the size of its line (several KB with
+// bodies, at tens of thousands of flows a second).
+var encodeBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 // Append assigns f the next seq and writes it as one line. The JSON is built
 // outside the lock; only the seq splice and the write are serialised.
 func (w *LogWriter) Append(f *Flow) error {
 	f.Seq = 0
-	b, err := json.Marshal(f)
-	if err != nil {
+	buf := encodeBufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= 1<<20 { // do not pool one huge flow's buffer
+			encodeBufs.Put(buf)
+		}
+	}()
+	// Encode writes the same JSON as Marshal, with the line's newline.
+	if err := json.NewEncoder(buf).Encode(f); err != nil {
 		return fmt.Errorf("capture: encode flow: %w", err)
 	}
+	b := buf.Bytes()
 	const zero = `{"seq":0`
 	if !bytes.HasPrefix(b, []byte(zero)) {
 		return errors.New("capture: flow JSON does not start with seq")
@@ -141,7 +154,6 @@ func (w *LogWriter) Append(f *Flow) error {
 	w.line = append(w.line[:0], `{"seq":`...)
 	w.line = strconv.AppendInt(w.line, seq, 10)
 	w.line = append(w.line, b[len(zero):]...)
-	w.line = append(w.line, '\n')
 	if _, err := w.f.Write(w.line); err != nil {
 		return fmt.Errorf("capture: append flow: %w", err)
 	}

@@ -426,7 +426,7 @@ func (h *h1conn) writeResponse(req *h1req, out *outbound, flow *capture.Flow) bo
 				_, err = hb.Write([]byte("\r\n"))
 			}
 		}
-		resp.Body, resp.BodySize, resp.Truncated = body.result()
+		resp.Body, resp.BodySize, resp.Truncated = body.view()
 	}
 	if err != nil {
 		flow.Error = "writing response: " + err.Error()

@@ -192,16 +192,26 @@ func (c *bodyCapture) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// result copies out what was kept: the buffer goes back to the pool.
+// result copies out what was kept, for flows recorded after release (the
+// buffer goes back to the pool).
 func (c *bodyCapture) result() (body []byte, size int64, truncated bool) {
+	body, size, truncated = c.view()
+	return bytes.Clone(body), size, truncated
+}
+
+// view is result without the copy: the body is valid until release. Flows
+// recorded before their capture is released use it, which spares two
+// body-sized allocations per exchange.
+func (c *bodyCapture) view() (body []byte, size int64, truncated bool) {
 	if c.buf.Len() > 0 {
-		body = bytes.Clone(c.buf.Bytes())
+		body = c.buf.Bytes()
 	}
 	return body, c.n, c.n > int64(c.buf.Len())
 }
 
+// fill sets r's body from view: r must be recorded before release.
 func (c *bodyCapture) fill(r *capture.Request) {
-	r.Body, r.BodySize, r.Truncated = c.result()
+	r.Body, r.BodySize, r.Truncated = c.view()
 }
 
 func (c *bodyCapture) release() {

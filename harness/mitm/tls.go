@@ -152,7 +152,7 @@ func (h *h2handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if _, err := copyPooled(hb, rb); err != nil && flow.Error == "" {
 			flow.Error = "writing response: " + err.Error()
 		}
-		resp.Body, resp.BodySize, resp.Truncated = rb.result()
+		resp.Body, resp.BodySize, resp.Truncated = rb.view()
 	}
 	flow.End = time.Now()
 	h.s.record(flow)

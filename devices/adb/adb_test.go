@@ -416,31 +416,58 @@ func TestWatchDevices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	next := func() adb.DeviceEvent {
-		t.Helper()
-		select {
-		case ev, ok := <-ch:
-			if !ok {
-				t.Fatal("watch channel closed early")
-			}
-			return ev
-		case <-ctx.Done():
-			t.Fatal("no device event")
-		}
-		return adb.DeviceEvent{}
-	}
-	if ev := next(); ev.Serial != p.Serial() || ev.OldState != "" || ev.NewState != "device" || ev.Info.Model != "Redmi_Note_8" {
+	if ev := nextEvent(t, ch, 20*time.Second); ev.Serial != p.Serial() || ev.OldState != "" || ev.NewState != "device" || ev.Info.Model != "Redmi_Note_8" {
 		t.Fatalf("first event = %+v", ev)
 	}
 	if err := p.client.Disconnect(ctx, p.Serial()); err != nil {
 		t.Fatal(err)
 	}
-	if ev := next(); ev.Serial != p.Serial() || ev.OldState != "device" || ev.NewState != "" {
+	if ev := nextEvent(t, ch, 20*time.Second); ev.Serial != p.Serial() || ev.OldState != "device" || ev.NewState != "" {
 		t.Fatalf("event after disconnect = %+v", ev)
 	}
 	cancel()
 	for range ch {
 	}
+}
+
+// A phone whose adbd goes away is reported, although adb 29 marks such a
+// TCP device offline without a word to its trackers.
+func TestWatchDevicesPhoneGone(t *testing.T) {
+	p := startPhone(t, newTestDevice(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	ch, err := p.client.WatchDevices(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev := nextEvent(t, ch, 5*time.Second); ev.Serial != p.Serial() || ev.NewState != "device" {
+		t.Fatalf("first event = %+v", ev)
+	}
+	if err := p.srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ev := nextEvent(t, ch, 5*time.Second)
+	if ev.Serial != p.Serial() || ev.OldState != "device" || (ev.NewState != "offline" && ev.NewState != "") {
+		t.Fatalf("event after the phone closed = %+v, want device -> offline or gone", ev)
+	}
+	cancel()
+	for range ch {
+	}
+}
+
+// nextEvent waits up to within for the watch's next event.
+func nextEvent(t *testing.T, ch <-chan adb.DeviceEvent, within time.Duration) adb.DeviceEvent {
+	t.Helper()
+	select {
+	case ev, ok := <-ch:
+		if !ok {
+			t.Fatal("watch channel closed early")
+		}
+		return ev
+	case <-time.After(within):
+		t.Fatalf("no device event within %v", within)
+	}
+	return adb.DeviceEvent{}
 }
 
 // A device that never answers must not hold a call past its deadline.

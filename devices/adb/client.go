@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // DefaultPort is the adb server's port when neither Server.Port nor
@@ -126,11 +127,27 @@ func (c *Client) KillServer(ctx context.Context) error {
 	if err := conn.request("host:kill"); err != nil {
 		return err
 	}
-	// The server closes the connection as it exits; waiting for that makes
-	// a following StartServer on the same port reliable.
+	// The server closes the connection as it exits, but its listener can
+	// outlive that by a moment; waiting until the port refuses makes a
+	// following StartServer or ServerVersion on the same port reliable.
 	var b [1]byte
 	_, _ = conn.Read(b[:])
-	return nil
+	var d net.Dialer
+	for {
+		probe, err := d.DialContext(ctx, "tcp", c.Addr())
+		if err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("adb server at %s still accepts connections after kill: %w", c.Addr(), ctx.Err())
+			}
+			return nil
+		}
+		probe.Close()
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("adb server at %s still accepts connections after kill: %w", c.Addr(), ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // Connect asks the server to connect to a device listening on hostport

@@ -2,10 +2,12 @@ package adb
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Device states as the server reports them.
@@ -44,9 +46,16 @@ func (c *Client) ListDevices(ctx context.Context) ([]DeviceInfo, error) {
 	return parseDevices(s), nil
 }
 
+// watchResync is how often WatchDevices re-lists the devices besides
+// following the server's tracker. adb 29 marks a TCP device whose socket
+// closed "offline" (while it keeps retrying the connection) without writing
+// a new listing to its trackers, so the tracker alone never reports it.
+const watchResync = time.Second
+
 // WatchDevices reports device changes as the server sees them
-// (host:track-devices-l); the first events describe every device present.
-// The channel closes when ctx ends or the server goes away.
+// (host:track-devices-l, re-checked with host:devices-l every second for the
+// changes the tracker does not announce); the first events describe every
+// device present. The channel closes when ctx ends or the server goes away.
 func (c *Client) WatchDevices(ctx context.Context) (<-chan DeviceEvent, error) {
 	conn, err := c.dial(ctx)
 	if err != nil {
@@ -56,28 +65,80 @@ func (c *Client) WatchDevices(ctx context.Context) (<-chan DeviceEvent, error) {
 		conn.Close()
 		return nil, err
 	}
-	ch := make(chan DeviceEvent)
+	done := make(chan struct{})
+	listings := make(chan string)
 	go func() {
-		defer close(ch)
-		defer conn.Close()
-		last := map[string]DeviceInfo{}
+		defer close(listings)
 		for {
 			s, err := conn.readString()
 			if err != nil {
 				return
 			}
+			select {
+			case listings <- s:
+			case <-done:
+				return
+			}
+		}
+	}()
+	ch := make(chan DeviceEvent)
+	go func() {
+		defer close(ch)
+		defer conn.Close()
+		defer close(done)
+		tick := time.NewTicker(watchResync)
+		defer tick.Stop()
+		last := map[string]DeviceInfo{}
+		emit := func(list []DeviceInfo) bool {
 			now := map[string]DeviceInfo{}
-			for _, d := range parseDevices(s) {
+			for _, d := range list {
 				now[d.Serial] = d
 			}
 			for _, ev := range diffDevices(last, now) {
 				select {
 				case ch <- ev:
 				case <-ctx.Done():
-					return
+					return false
 				}
 			}
 			last = now
+			return true
+		}
+		for {
+			var list []DeviceInfo
+			select {
+			case <-ctx.Done():
+				return
+			case s, ok := <-listings:
+				if !ok {
+					return
+				}
+				list = parseDevices(s)
+			case <-tick.C:
+				pctx, cancel := context.WithTimeout(ctx, 5*watchResync)
+				polled, err := c.ListDevices(pctx)
+				cancel()
+				if errors.Is(err, ErrServerUnavailable) {
+					return
+				}
+				if err != nil {
+					continue // a slow or failed re-list: the next tick tries again
+				}
+				list = polled
+				// A tracker listing that came in meanwhile may be the newer
+				// one; taking it instead keeps a state from flapping back.
+				select {
+				case s, ok := <-listings:
+					if !ok {
+						return
+					}
+					list = parseDevices(s)
+				default:
+				}
+			}
+			if !emit(list) {
+				return
+			}
 		}
 	}()
 	return ch, nil

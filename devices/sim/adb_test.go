@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"image/png"
 	"net"
 	"os"
@@ -13,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,12 +26,12 @@ import (
 // real adb command-line client, as a user or the harness would.
 
 type adbRig struct {
-	t      *testing.T
+	t      testing.TB
 	phone  *Phone
 	server *adb.Client
 }
 
-func startConnected(t *testing.T, cfg Config) *adbRig {
+func startConnected(t testing.TB, cfg Config) *adbRig {
 	t.Helper()
 	if cfg.RebootDowntime == 0 {
 		cfg.RebootDowntime = 300 * time.Millisecond
@@ -240,33 +238,14 @@ func TestAdbPushPull16MiB(t *testing.T) {
 	}
 }
 
-// truthLog collects the ground-truth log in memory.
-type truthLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *truthLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *truthLog) records(t *testing.T) []telemetry.Record {
+// drain returns the ground-truth records written since the last drain.
+func drain(t *testing.T, truth *telemetry.TruthLog) []telemetry.Record {
 	t.Helper()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []telemetry.Record
-	sc := bufio.NewScanner(bytes.NewReader(l.b.Bytes()))
-	for sc.Scan() {
-		var rec telemetry.Record
-		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
-			t.Fatalf("ground truth %q: %v", sc.Text(), err)
-		}
-		out = append(out, rec)
+	recs, err := truth.Drain()
+	if err != nil {
+		t.Fatal(err)
 	}
-	l.b.Reset()
-	return out
+	return recs
 }
 
 func (r *adbRig) flush() {
@@ -335,7 +314,7 @@ func (r *adbRig) installCA(pemBytes []byte, adbRoot bool) {
 // arrived.
 func TestTelemetryOverAdbReverse(t *testing.T) {
 	prof := loadProfile(t, "redmi-note-8")
-	truth := &truthLog{}
+	truth := &telemetry.TruthLog{}
 	r := startConnected(t, Config{Model: "redmi-note-8", Truth: truth, NoNoise: true})
 	px := simtest.NewProxy(t)
 	if out, code := r.adb("reverse", "tcp:8080", "tcp:"+strconv.Itoa(px.Port())); code != 0 {
@@ -348,7 +327,7 @@ func TestTelemetryOverAdbReverse(t *testing.T) {
 	// Without the CA, the phone refuses the proxy's certificate.
 	r.shell("am start -a android.intent.action.VIEW -d https://canary-one.example/ -n " + comp + " --ez " + extra + " true")
 	r.flush()
-	recs := truth.records(t)
+	recs := drain(t, truth)
 	if len(recs) != 1 || recs[0].Delivered || recs[0].Reason != "tls" || recs[0].Values["url"] != "https://canary-one.example/" {
 		t.Fatalf("without the CA: %+v", recs)
 	}
@@ -361,7 +340,7 @@ func TestTelemetryOverAdbReverse(t *testing.T) {
 	r.shell("dumpsys battery set ac 1; dumpsys battery set level 63")
 	r.shell("input keyevent 26")
 	r.flush()
-	recs = truth.records(t)
+	recs = drain(t, truth)
 	byEvent := map[string][]telemetry.Record{}
 	for _, rec := range recs {
 		if !rec.Delivered {
@@ -412,13 +391,13 @@ func TestTelemetryOverAdbReverse(t *testing.T) {
 	}
 	r.shell("mkdir /sdcard/CanaryFolder")
 	r.flush()
-	if recs := truth.records(t); len(recs) != 1 || recs[0].Reason != "no-reverse" || recs[0].Values["folder"] != "CanaryFolder" {
+	if recs := drain(t, truth); len(recs) != 1 || recs[0].Reason != "no-reverse" || recs[0].Values["folder"] != "CanaryFolder" {
 		t.Errorf("without reverse: %+v", recs)
 	}
 }
 
 func TestAdbRootCARecipeAndReboot(t *testing.T) {
-	truth := &truthLog{}
+	truth := &telemetry.TruthLog{}
 	r := startConnected(t, Config{Model: "aosp-emulator", Truth: truth})
 	if got := r.shell("getprop ro.build.version.sdk"); got != "34\n" {
 		t.Fatalf("sdk: %q", got)
@@ -443,7 +422,7 @@ func TestAdbRootCARecipeAndReboot(t *testing.T) {
 	// The control device sends nothing whatever is done.
 	r.shell("settings put global http_proxy 127.0.0.1:8080; mkdir /sdcard/CanaryFolder; dumpsys battery set ac 1; input keyevent 26")
 	r.flush()
-	if recs := truth.records(t); len(recs) != 0 {
+	if recs := drain(t, truth); len(recs) != 0 {
 		t.Errorf("the emulator sent telemetry: %+v", recs)
 	}
 	if out, code := r.adb("reboot"); code != 0 {

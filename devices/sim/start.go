@@ -28,7 +28,9 @@ type Config struct {
 	Addr string
 	// AllowEmulatorPorts permits 5555-5585, which the adb server claims.
 	AllowEmulatorPorts bool
-	// Truth receives the ground-truth log, one JSON line per event.
+	// Truth receives the ground-truth log, one JSON line per event, each
+	// line in one Write: phones may share a writer whose Writes do not
+	// interleave (an *os.File, a telemetry.TruthLog).
 	Truth io.Writer
 	// Logger gets transport and telemetry diagnostics (default: discarded).
 	Logger *slog.Logger

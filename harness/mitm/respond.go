@@ -166,9 +166,16 @@ func proxyError(status int, msg string) *outbound {
 
 // bodyCapture passes a body through while keeping its first limit bytes
 // and counting the rest.
+//
+// It is locked because net/http's Transport may go on reading a request
+// body in its own goroutine after RoundTrip has returned (an upstream that
+// answers before reading everything), while the exchange drains the same
+// body and then records and releases it. A read after release passes the
+// bytes through without keeping them.
 type bodyCapture struct {
+	mu    sync.Mutex
 	src   io.Reader
-	buf   *bytes.Buffer
+	buf   *bytes.Buffer // nil once released
 	limit int64
 	n     int64
 }
@@ -182,8 +189,10 @@ func newBodyCapture(src io.Reader, limit int64) *bodyCapture {
 }
 
 func (c *bodyCapture) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	n, err := c.src.Read(p)
-	if n > 0 {
+	if n > 0 && c.buf != nil {
 		if room := c.limit - int64(c.buf.Len()); room > 0 {
 			c.buf.Write(p[:min(int64(n), room)])
 		}
@@ -203,6 +212,8 @@ func (c *bodyCapture) result() (body []byte, size int64, truncated bool) {
 // recorded before their capture is released use it, which spares two
 // body-sized allocations per exchange.
 func (c *bodyCapture) view() (body []byte, size int64, truncated bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.buf.Len() > 0 {
 		body = c.buf.Bytes()
 	}
@@ -215,6 +226,8 @@ func (c *bodyCapture) fill(r *capture.Request) {
 }
 
 func (c *bodyCapture) release() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.buf.Cap() <= 1<<20 {
 		bufPool.Put(c.buf)
 	}

@@ -32,6 +32,26 @@ func buildImage(t *testing.T) string {
 	return img
 }
 
+// recordingContainer runs the proxy container with a new CA named caName
+// and its flow log in a host directory (returned), removed when the test ends.
+func recordingContainer(t *testing.T, caName string) (*Container, *ca.CA, string) {
+	t.Helper()
+	img := buildImage(t)
+	authority, err := ca.New(caName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, err := Run(ctx, img, WithCA(authority.CertPEM(), authority.KeyPEM()), WithFlowDir(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Terminate(context.Background()) })
+	return c, authority, dir
+}
+
 func TestBuildImageIsSmallAndCachedByContent(t *testing.T) {
 	img := buildImage(t)
 	if !strings.HasPrefix(img, "telltale-proxy:") {
@@ -58,19 +78,9 @@ func TestBuildImageIsSmallAndCachedByContent(t *testing.T) {
 }
 
 func TestContainerRecorder(t *testing.T) {
-	img := buildImage(t)
-	authority, err := ca.New("container test CA")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
+	c, authority, dir := recordingContainer(t, "container test CA")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	c, err := Run(ctx, img, WithCA(authority.CertPEM(), authority.KeyPEM()), WithFlowDir(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Terminate(context.Background()) })
 	info, err := c.Inspect(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -158,16 +168,9 @@ func bridgeGateway(t *testing.T) string {
 }
 
 func TestContainerKill9LosesNoCompletedFlow(t *testing.T) {
-	img := buildImage(t)
-	authority, _ := ca.New("kill test CA")
-	dir := t.TempDir()
+	c, authority, dir := recordingContainer(t, "kill test CA")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	c, err := Run(ctx, img, WithCA(authority.CertPEM(), authority.KeyPEM()), WithFlowDir(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Terminate(context.Background()) })
 	addr, _ := c.ProxyAddr(ctx)
 	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
 	if err != nil {

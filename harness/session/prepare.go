@@ -139,59 +139,33 @@ func ProxyName(runDir, serial string) string {
 }
 
 // watch ends the session's context with ErrDeviceLost as soon as the adb
-// server reports the device gone or offline. The server's device tracking
-// does not report every drop (adb 29 marks a vanished TCP device offline
-// without telling trackers), so the state is also polled every pollEvery.
+// server reports the device offline or gone, or the server itself stops
+// answering. WatchDevices also re-lists the devices, so a TCP device that
+// adb 29 marks offline without telling its trackers is reported too.
 func (s *Session) watch(l Lease) {
-	const pollEvery = time.Second
+	lost := func(reason string) {
+		s.cancel(fmt.Errorf("%w: %s on %s (%s)", ErrDeviceLost, l.Serial, l.Server, reason))
+	}
 	events, err := s.client.WatchDevices(s.ctx)
 	if err != nil {
-		events = nil // polling alone still notices
-	}
-	tick := time.NewTicker(pollEvery)
-	defer tick.Stop()
-	lost := func(state string) {
-		s.cancel(fmt.Errorf("%w: %s on %s (state %s)", ErrDeviceLost, l.Serial, l.Server, state))
-	}
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case ev, ok := <-events:
-			if !ok {
-				events = nil
-				continue
-			}
-			if ev.Serial == l.Serial && ev.NewState != "device" && !s.restarting.Load() {
-				state := ev.NewState
-				if state == "" {
-					state = "gone"
-				}
-				lost(state)
-				return
-			}
-		case <-tick.C:
-			if s.restarting.Load() {
-				continue
-			}
-			ctx, cancel := context.WithTimeout(s.ctx, pollEvery)
-			state, err := s.dev.State(ctx)
-			cancel()
-			if s.ctx.Err() != nil {
-				return
-			}
-			if s.restarting.Load() {
-				continue
-			}
-			if err != nil && !errors.Is(err, context.DeadlineExceeded) {
-				lost(err.Error())
-				return
-			}
-			if err == nil && state != "device" {
-				lost(state)
-				return
-			}
+		if s.ctx.Err() == nil {
+			lost(err.Error())
 		}
+		return
+	}
+	for ev := range events {
+		if ev.Serial != l.Serial || ev.NewState == "device" || s.restarting.Load() {
+			continue
+		}
+		state := ev.NewState
+		if state == "" {
+			state = "gone"
+		}
+		lost("state " + state)
+		return
+	}
+	if s.ctx.Err() == nil {
+		lost("the adb server stopped answering device tracking")
 	}
 }
 

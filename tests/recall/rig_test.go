@@ -1,16 +1,12 @@
 package recall
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
 	"net"
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -33,36 +29,6 @@ const proxyPort = "8080"
 // host, but part of delivering an event, not an event of its own.
 const keyExchangePath = "/track/key_get"
 
-// truthLog collects a phone's ground-truth log in memory.
-type truthLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *truthLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// records parses every complete line written so far.
-func (l *truthLog) records() ([]telemetry.Record, error) {
-	l.mu.Lock()
-	data := bytes.Clone(l.b.Bytes())
-	l.mu.Unlock()
-	var out []telemetry.Record
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var rec telemetry.Record
-		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
-			return nil, fmt.Errorf("ground-truth line %q: %w", sc.Text(), err)
-		}
-		out = append(out, rec)
-	}
-	return out, sc.Err()
-}
-
 // rig is one firmware's run: a simulated phone on the test's adb server,
 // sending through a proxy container of its own, so no request of another
 // phone can land in its flow log.
@@ -73,7 +39,7 @@ type rig struct {
 	phone *sim.Phone
 	dev   *adb.Device
 	rec   proxy.Recorder
-	truth *truthLog
+	truth *telemetry.TruthLog
 }
 
 func startRig(t *testing.T, ctx context.Context, client *adb.Client, img string, authority *ca.CA, prof *profiles.Profile, firmware string) *rig {
@@ -89,7 +55,7 @@ func startRig(t *testing.T, ctx context.Context, client *adb.Client, img string,
 			t.Errorf("removing the proxy container: %v", err)
 		}
 	})
-	truth := &truthLog{}
+	truth := &telemetry.TruthLog{}
 	phone, err := sim.Start(ctx, sim.Config{Model: prof.Name, Firmware: firmware, Truth: truth, Seed: "recall-" + firmware})
 	if err != nil {
 		t.Fatalf("starting the simulated %s %s: %v", prof.Name, firmware, err)
@@ -220,7 +186,7 @@ func (r *rig) settle() ([]telemetry.Record, []capture.Flow) {
 		if err := r.phone.Flush(r.ctx); err != nil {
 			r.t.Fatal(err)
 		}
-		before, err := r.truth.records()
+		before, err := r.truth.Records()
 		if err != nil {
 			r.t.Fatal(err)
 		}
@@ -228,7 +194,7 @@ func (r *rig) settle() ([]telemetry.Record, []capture.Flow) {
 		if err != nil {
 			r.t.Fatalf("reading the flow log: %v", err)
 		}
-		after, err := r.truth.records()
+		after, err := r.truth.Records()
 		if err != nil {
 			r.t.Fatal(err)
 		}

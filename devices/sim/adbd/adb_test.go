@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"telltale.dev/devices/adb/adbtest"
 	"telltale.dev/devices/sim/adbd"
 )
 
@@ -39,18 +40,7 @@ func freePort(t testing.TB) string {
 // startADB runs a private adb server on a free port and kills it at cleanup.
 func startADB(t testing.TB) string {
 	t.Helper()
-	if _, err := exec.LookPath("adb"); err != nil {
-		t.Fatalf("these tests need the real adb server: apt-get install adb (%v)", err)
-	}
-	port := freePort(t)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		exec.CommandContext(ctx, "adb", "-P", port, "kill-server").Run()
-	})
-	if out, err := runADB(port, 10*time.Second, nil, "start-server"); err != nil {
-		t.Fatalf("adb start-server on port %s: %v\n%s", port, err, out)
-	}
+	_, port, _ := net.SplitHostPort(adbtest.StartServer(t).Addr())
 	return port
 }
 

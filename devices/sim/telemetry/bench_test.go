@@ -24,7 +24,7 @@ func BenchmarkDeliver(b *testing.B) {
 				r.flush(b)
 			}
 			b.StopTimer()
-			for _, rec := range r.truth.records(b) {
+			for _, rec := range r.records(b) {
 				if !rec.Delivered {
 					b.Fatalf("undelivered: %+v", rec)
 				}

@@ -1,7 +1,6 @@
 package telemetry_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/x509"
@@ -57,37 +56,10 @@ func (s *source) DialReverse(ctx context.Context, local string) (net.Conn, error
 	return d.DialContext(ctx, "tcp", addr)
 }
 
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *syncBuf) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *syncBuf) records(t testing.TB) []telemetry.Record {
-	t.Helper()
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	var out []telemetry.Record
-	sc := bufio.NewScanner(bytes.NewReader(w.b.Bytes()))
-	for sc.Scan() {
-		var r telemetry.Record
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("ground-truth line %q: %v", sc.Text(), err)
-		}
-		out = append(out, r)
-	}
-	return out
-}
-
 type rig struct {
 	proxy *simtest.Proxy
 	src   *source
-	truth *syncBuf
+	truth *telemetry.TruthLog
 	eng   *telemetry.Engine
 }
 
@@ -111,13 +83,23 @@ func newRig(t testing.TB, firmware string, trustCA bool) *rig {
 	for k, v := range rs.Settings {
 		src.settings[k] = v
 	}
-	truth := &syncBuf{}
+	truth := &telemetry.TruthLog{}
 	eng := telemetry.Start(telemetry.Config{Rules: rs, Source: src, Truth: telemetry.NewTruth(truth), NoiseOff: true,
 		Timeout: 5 * time.Second,
 		Identity: telemetry.Identity{Serial: "127.0.0.1:1", Device: "ginkgo", Model: "Redmi Note 8", MIUIVersion: firmware,
 			Android: "10", AndroidID: "0123456789abcdef", IMEI: "861234567890123"}})
 	t.Cleanup(eng.Close)
 	return &rig{proxy: px, src: src, truth: truth, eng: eng}
+}
+
+// records parses the whole ground-truth log so far.
+func (r *rig) records(t testing.TB) []telemetry.Record {
+	t.Helper()
+	recs, err := r.truth.Records()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
 }
 
 func (r *rig) flush(t testing.TB) {
@@ -153,7 +135,7 @@ func TestSensorsAnalyticsDelivered(t *testing.T) {
 		props["$model"] != "Redmi Note 8" || props["$wifi"] != true || evs[0]["_flush_time"] == nil {
 		t.Errorf("event: %v", evs[0])
 	}
-	recs := r.truth.records(t)
+	recs := r.records(t)
 	if len(recs) != 1 || !recs[0].Delivered || recs[0].Action != "search" || recs[0].Values["search_word"] != "canary phrase!" ||
 		recs[0].Values["url"] != url || recs[0].Format != "sa" || recs[0].Status != 200 {
 		t.Errorf("ground truth: %+v", recs)
@@ -227,12 +209,12 @@ func TestFixedFirmwareHonoursTheSwitch(t *testing.T) {
 	r.eng.Observe(visit)
 	r.eng.Observe(telemetry.Occurrence{Action: "charge", Values: map[string]string{"plugged": "ac", "level": "50", "ssid": "Net"}})
 	r.flush(t)
-	for _, rec := range r.truth.records(t) {
+	for _, rec := range r.records(t) {
 		if rec.Action == "charge" && rec.Values["ssid"] != "" {
 			t.Errorf("V12.0 charge carried the SSID: %+v", rec)
 		}
 	}
-	if n := len(r.truth.records(t)); n != 2 {
+	if n := len(r.records(t)); n != 2 {
 		t.Fatalf("switch on: %d events, want 2", n)
 	}
 }
@@ -247,7 +229,7 @@ func TestUndeliveredWithoutDialing(t *testing.T) {
 		r.src.set("global:http_proxy", c.proxy)
 		r.eng.Observe(telemetry.Occurrence{Action: "lock-screen", Values: map[string]string{}})
 		r.flush(t)
-		recs := r.truth.records(t)
+		recs := r.records(t)
 		if len(recs) != 1 || recs[0].Delivered || recs[0].Reason != c.reason {
 			t.Errorf("proxy %q: %+v", c.proxy, recs)
 		}
@@ -259,7 +241,7 @@ func TestUndeliveredWithoutDialing(t *testing.T) {
 	r.src.set("global:http_proxy", "127.0.0.1:9999")
 	r.eng.Observe(telemetry.Occurrence{Action: "lock-screen", Values: map[string]string{}})
 	r.flush(t)
-	if recs := r.truth.records(t); len(recs) != 1 || recs[0].Reason != "no-reverse" {
+	if recs := r.records(t); len(recs) != 1 || recs[0].Reason != "no-reverse" {
 		t.Errorf("loopback proxy without a reverse rule: %+v", recs)
 	}
 }
@@ -268,7 +250,7 @@ func TestMissingCAIsATLSFailure(t *testing.T) {
 	r := newRig(t, "V11.0.3.0.PCOMIXM", false)
 	r.eng.Observe(telemetry.Occurrence{Action: "create-folder", Values: map[string]string{"folder": "CanaryDir"}})
 	r.flush(t)
-	recs := r.truth.records(t)
+	recs := r.records(t)
 	if len(recs) != 1 || recs[0].Delivered || recs[0].Reason != "tls" || recs[0].Values["folder"] != "CanaryDir" {
 		t.Errorf("ground truth: %+v", recs)
 	}
@@ -319,7 +301,7 @@ func TestSkipKeysAndUnknownActions(t *testing.T) {
 	r.eng.Observe(telemetry.Occurrence{Action: "connect-wifi", Values: map[string]string{"ssid": "x"}})
 	r.eng.Observe(telemetry.Occurrence{Action: "browse", Values: map[string]string{"url": "https://x/"}})
 	r.flush(t)
-	if recs := r.truth.records(t); len(recs) != 0 {
+	if recs := r.records(t); len(recs) != 0 {
 		t.Errorf("events for ignored occurrences: %+v", recs)
 	}
 }

@@ -1,7 +1,10 @@
 package telemetry
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"sync"
 	"time"
@@ -51,4 +54,48 @@ func (t *Truth) Write(r Record) error {
 	defer t.mu.Unlock()
 	_, err = t.w.Write(append(b, '\n'))
 	return err
+}
+
+// TruthLog keeps a ground-truth log in memory, for tests that check what
+// phones sent: phones may write to it while it is read back.
+type TruthLog struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *TruthLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// Records parses every line written so far.
+func (l *TruthLog) Records() ([]Record, error) {
+	l.mu.Lock()
+	data := bytes.Clone(l.b.Bytes())
+	l.mu.Unlock()
+	return parseRecords(data)
+}
+
+// Drain parses the lines written since the last Drain and forgets them.
+func (l *TruthLog) Drain() ([]Record, error) {
+	l.mu.Lock()
+	data := bytes.Clone(l.b.Bytes())
+	l.b.Reset()
+	l.mu.Unlock()
+	return parseRecords(data)
+}
+
+func parseRecords(data []byte) ([]Record, error) {
+	var out []Record
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var rec Record
+		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+			return nil, fmt.Errorf("ground-truth line %q: %w", sc.Text(), err)
+		}
+		out = append(out, rec)
+	}
+	return out, sc.Err()
 }

@@ -42,8 +42,9 @@ demo-fixed: deps build
 demo-later: deps build
 	FIRMWARE=V12.5.1.0 ./scripts/demo.sh
 
+SOAK_DURATION ?= 60s
 soak: deps
-	$(GO) test -count=1 -tags soak -run Soak -timeout 60m ./...
+	SOAK_DURATION=$(SOAK_DURATION) $(GO) test -count=1 -tags soak -run Soak -timeout 60m ./...
 
 # Each fuzz target for FUZZTIME; go test -fuzz takes one target in one package a run.
 FUZZTIME ?= 30s

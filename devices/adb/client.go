@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -184,7 +185,25 @@ func (c *Client) Device(serial string) *Device {
 }
 
 // queryString sends a host request and reads its OKAY and length-prefixed reply.
+//
+// A connection the server resets is tried again, twice at most: adb 29 has
+// been seen resetting fresh host connections while four Ginkgo processes
+// queried it at once, and host queries are safe to repeat.
 func (c *Client) queryString(ctx context.Context, req string) (string, error) {
+	for attempt := 0; ; attempt++ {
+		s, err := c.queryStringOnce(ctx, req)
+		if attempt == 2 || !errors.Is(err, syscall.ECONNRESET) {
+			return s, err
+		}
+		select {
+		case <-ctx.Done():
+			return "", err
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func (c *Client) queryStringOnce(ctx context.Context, req string) (string, error) {
 	conn, err := c.dial(ctx)
 	if err != nil {
 		return "", err

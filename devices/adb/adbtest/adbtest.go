@@ -48,6 +48,12 @@ func StartServer(t testing.TB) *adb.Client {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		if t.Failed() {
+			// The server's own account is what explains a dropped device
+			// or a reset connection; the temporary directory goes next.
+			out, _ := os.ReadFile(logPath)
+			t.Logf("adb server %s log (last 4 KiB):\n%s", c.Addr(), out[max(0, len(out)-4096):])
+		}
 		killErr := c.KillServer(ctx)
 		select {
 		case <-exited:

@@ -16,6 +16,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"telltale.dev/reports/baseline"
 	"telltale.dev/reports/run"
 	"telltale.dev/scenarios"
 )
@@ -207,10 +208,7 @@ func printMatrix(w io.Writer, r *run.Run) {
 			chains := map[string]bool{}
 			var list []string
 			for _, f := range s.Findings {
-				c := strings.Join(stripPaths(f.Chain), " > ")
-				if c == "" {
-					c = "plain"
-				}
+				c := baseline.Chain(f.Chain)
 				if !chains[c] {
 					chains[c] = true
 					list = append(list, c)
@@ -227,17 +225,4 @@ func printMatrix(w io.Writer, r *run.Run) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", dev, s.Key(), leaked, hosts, via, s.State)
 	}
 	tw.Flush()
-}
-
-// stripPaths drops JSON paths from chain steps ("json:$[0].url" -> "json"),
-// as the matrix shows the shape of the hiding, not where in the document.
-func stripPaths(chain []string) []string {
-	out := make([]string, len(chain))
-	for i, step := range chain {
-		if name, _, ok := strings.Cut(step, ":$"); ok {
-			step = name
-		}
-		out[i] = step
-	}
-	return out
 }

@@ -118,8 +118,11 @@ func actionRank(key string) int {
 
 // Chain writes a finding's decoding chain the way baselines compare it: JSON
 // paths dropped, because the same leak moving to another field of the same
-// event is not a regression.
+// event is not a regression; "plain" for a value sent as it is.
 func Chain(steps []string) string {
+	if len(steps) == 0 {
+		return "plain"
+	}
 	out := make([]string, len(steps))
 	for i, s := range steps {
 		if strings.HasPrefix(s, "json:") {

@@ -5,6 +5,7 @@
 package runtest
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
@@ -73,10 +74,12 @@ func SpecsFor(p Phone) []Spec {
 
 func hasSwitch(firmware string) bool { return strings.HasPrefix(firmware, "V12") }
 
-// Leak is one expected finding: the host and the chain with its JSON path.
+// Leak is one expected finding: the host and the chain with its JSON path,
+// found in the body unless Where says otherwise.
 type Leak struct {
 	Host, Path string
 	Chain      []string
+	Where      string
 }
 
 // Expected returns the findings the detector reports for an action on a
@@ -94,28 +97,29 @@ func Expected(firmware, action, variant string) []Leak {
 		if hasSwitch(firmware) && variant == VariantSwitchOff {
 			return nil
 		}
-		return []Leak{{HostSA, saPath, sa("$[0].properties.url")}}
+		return []Leak{{HostSA, saPath, sa("$[0].properties.url"), ""}}
 	case profiles.ActionSearch:
 		if hasSwitch(firmware) && variant == VariantSwitchOff {
 			return nil
 		}
 		return []Leak{
-			{HostSA, saPath, sa("$[0].properties.search_word")},
-			{HostSA, saPath, append(sa("$[0].properties.url"), "percent")},
+			{HostSA, saPath, sa("$[0].properties.search_word"), ""},
+			{HostSA, saPath, append(sa("$[0].properties.url"), "percent"), ""},
 		}
 	case profiles.ActionInstallApp:
-		return []Leak{{HostSec, "/v1/apps/report", []string{"gzip", "json:$.apps[0].package"}}}
+		return []Leak{{HostSec, "/v1/apps/report", []string{"gzip", "json:$.apps[0].package"}, ""}}
 	case profiles.ActionOpenApp:
-		return []Leak{{HostOneTrack, otPath, ot("$.events[0].package")}}
+		// The package also travels as it is in the upload's OT_sender header.
+		return []Leak{{HostOneTrack, otPath, ot("$.events[0].package"), ""}, {HostOneTrack, otPath, nil, "header:OT_sender"}}
 	case profiles.ActionCharge:
-		return []Leak{{HostOneTrack, otPath, ot("$.events[0].level")}}
+		return []Leak{{HostOneTrack, otPath, ot("$.events[0].level"), ""}}
 	case profiles.ActionChangeSetting:
-		return []Leak{{HostSA, saPath, sa("$[0].properties.new")}}
+		return []Leak{{HostSA, saPath, sa("$[0].properties.new"), ""}}
 	case profiles.ActionCreateFolder:
-		return []Leak{{HostSA, saPath, sa("$[0].properties.folder")}}
+		return []Leak{{HostSA, saPath, sa("$[0].properties.folder"), ""}}
 	case profiles.ActionConnectWifi:
 		if later {
-			return []Leak{{HostOneTrack, otPath, ot("$.events[0].ssid")}}
+			return []Leak{{HostOneTrack, otPath, ot("$.events[0].ssid"), ""}}
 		}
 	}
 	return nil
@@ -243,7 +247,7 @@ func spec(p Phone, s Spec, pi, si, nflows int, seq *int64, start time.Time) (run
 			}
 			r.Findings = append(r.Findings, leak.Finding{
 				Canary: c.ID, Entry: len(flows), Seq: *seq, Host: l.Host, Method: method,
-				URL: "https://" + l.Host + l.Path, Where: "body", Chain: l.Chain,
+				URL: "https://" + l.Host + l.Path, Where: cmp.Or(l.Where, "body"), Chain: l.Chain,
 				Evidence: evidence(l, c), Endpoint: endpoint(l.Host),
 			})
 		}
@@ -305,6 +309,9 @@ func canaryFor(action string, pi, si int) canary.Canary {
 }
 
 func evidence(l Leak, c canary.Canary) string {
+	if len(l.Chain) == 0 {
+		return c.Value // sent as it is
+	}
 	last := l.Chain[len(l.Chain)-1]
 	if last == "percent" {
 		return `"url":"https://www.google.com/search?q=` + c.Value + `&ie=UTF-8"`

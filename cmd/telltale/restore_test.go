@@ -30,26 +30,9 @@ func TestRestoreAfterCrash(t *testing.T) {
 	p := startPhone(t, c, "redmi-note-8", "V11.0.3.0")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	profs, err := profiles.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	prof := profiles.ByName(profs, "redmi-note-8")
-	authority, err := ca.New("restore test CA")
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := proxy.BuildImage(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := filepath.Join(t.TempDir(), "run")
-	s, err := session.Open(ctx, session.Lease{Server: c.Addr(), Serial: p.Serial(), Profile: prof.Name, Firmware: "V11.0.3.0.PCOMIXM"}, session.Config{
-		RunDir: dir, Profile: prof, CA: authority, Settle: 300 * time.Millisecond,
-		StartProxy: func(ctx context.Context, flowDir, name string) (session.Recorder, error) {
-			return proxy.Run(ctx, img, proxy.WithCA(authority.CertPEM(), authority.KeyPEM()), proxy.WithFlowDir(flowDir), testcontainers.WithName(name))
-		},
-	})
+	cfg := containerSession(t, ctx, dir, "restore test CA")
+	s, err := session.Open(ctx, session.Lease{Server: c.Addr(), Serial: p.Serial(), Profile: cfg.Profile.Name, Firmware: "V11.0.3.0.PCOMIXM"}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,5 +97,30 @@ func TestRestoreUsage(t *testing.T) {
 	}
 	if code := restoreMain(context.Background(), []string{t.TempDir()}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "journal") {
 		t.Errorf("not a run dir: exit %d, %q", code, errOut.String())
+	}
+}
+
+// containerSession is how the restore and soak tests lease a simulated
+// Redmi Note 8: a fresh CA and the proxy in a named container, the path
+// `telltale restore` has to clean up after a crash.
+func containerSession(t *testing.T, ctx context.Context, runDir, caName string) session.Config {
+	t.Helper()
+	profs, err := profiles.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	authority, err := ca.New(caName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := proxy.BuildImage(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return session.Config{
+		RunDir: runDir, Profile: profiles.ByName(profs, "redmi-note-8"), CA: authority, Settle: 300 * time.Millisecond,
+		StartProxy: func(ctx context.Context, flowDir, name string) (session.Recorder, error) {
+			return proxy.Run(ctx, img, proxy.WithCA(authority.CertPEM(), authority.KeyPEM()), proxy.WithFlowDir(flowDir), testcontainers.WithName(name))
+		},
 	}
 }

@@ -13,16 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/testcontainers/testcontainers-go"
-
 	"telltale.dev/devices/adb"
 	"telltale.dev/devices/adb/adbtest"
-	"telltale.dev/devices/profiles"
 	"telltale.dev/devices/sim"
 	"telltale.dev/fixtures/canary"
 	"telltale.dev/harness/actions"
-	"telltale.dev/harness/ca"
-	"telltale.dev/harness/proxy"
 	"telltale.dev/harness/session"
 )
 
@@ -60,20 +55,8 @@ func TestSoakSessionFaults(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), duration+10*time.Minute)
 	defer cancel()
-	profs, err := profiles.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	prof := profiles.ByName(profs, "redmi-note-8")
-	authority, err := ca.New("soak CA")
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := proxy.BuildImage(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lease := session.Lease{Server: c.Addr(), Serial: serial, Profile: prof.Name, Firmware: "V11.0.3.0.PCOMIXM"}
+	base := containerSession(t, ctx, "", "soak CA") // each cycle sets its own RunDir
+	lease := session.Lease{Server: c.Addr(), Serial: serial, Profile: base.Profile.Name, Firmware: "V11.0.3.0.PCOMIXM"}
 
 	faults := map[string]func(context.Context) error{
 		// The phone's own `reboot`: mounts (the CA) and root are gone when
@@ -115,12 +98,9 @@ func TestSoakSessionFaults(t *testing.T) {
 		at := time.Duration(rand.IntN(4000)) * time.Millisecond // Open plus one pass of actions takes about 4s
 		dir := filepath.Join(t.TempDir(), "run")
 		cycleStart := time.Now()
-		note := soakCycle(t, ctx, cycle, kind, at, faults[kind], lease, session.Config{
-			RunDir: dir, Profile: prof, CA: authority, Settle: 300 * time.Millisecond,
-			StartProxy: func(ctx context.Context, flowDir, name string) (session.Recorder, error) {
-				return proxy.Run(ctx, img, proxy.WithCA(authority.CertPEM(), authority.KeyPEM()), proxy.WithFlowDir(flowDir), testcontainers.WithName(name))
-			},
-		})
+		cfg := base
+		cfg.RunDir = dir
+		note := soakCycle(t, ctx, cycle, kind, at, faults[kind], lease, cfg)
 		passes := restoreUntilClean(t, ctx, dir)
 		p.checkRestored(t)
 		if left := containersFor(t, dir); len(left) > 0 {

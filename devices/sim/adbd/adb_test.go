@@ -98,9 +98,18 @@ func (r *rig) adb(t testing.TB, args ...string) string {
 
 func newRig(t testing.TB, opts ...adbd.Option) *rig {
 	t.Helper()
-	r := &rig{dev: newTestDevice(), logs: &logBuffer{}}
+	dev := newTestDevice()
+	return newRigServing(t, dev, dev, opts...)
+}
+
+// newRigServing connects served, a Device made from dev (dev itself, or a
+// wrapper that hides some of its optional interfaces), to a private adb
+// server.
+func newRigServing(t testing.TB, dev *testDevice, served adbd.Device, opts ...adbd.Option) *rig {
+	t.Helper()
+	r := &rig{dev: dev, logs: &logBuffer{}}
 	logger := slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, err := adbd.Listen("127.0.0.1:0", r.dev, append([]adbd.Option{adbd.WithLogger(logger)}, opts...)...)
+	srv, err := adbd.Listen("127.0.0.1:0", served, append([]adbd.Option{adbd.WithLogger(logger)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -215,6 +215,10 @@ func (c *conn) open(p packet) {
 		c.log.Warn("OPEN with stream id 0 ignored", "service", name)
 		return
 	}
+	if isSocketService(name) {
+		c.openSocket(p.arg0, name)
+		return
+	}
 	run := c.service(name)
 	if run == nil {
 		c.log.Info("refusing unknown service", "service", name)

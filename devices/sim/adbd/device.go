@@ -3,6 +3,7 @@ package adbd
 import (
 	"context"
 	"errors"
+	"image"
 	"io"
 	"net"
 	"time"
@@ -80,4 +81,25 @@ type MtimeSetter interface {
 // the transport drops off the bus for the reboot downtime.
 type Rebooter interface {
 	Reboot(target string)
+}
+
+// Display is optionally implemented by a Device with a screen: the
+// framebuffer: service (ddmlib's IDevice.getScreenshot, the old `adb
+// screencap`) sends what it shows. Without it the service closes at once,
+// as adbd's does when screencap fails.
+type Display interface {
+	// Screenshot returns the screen as screencap would capture it now.
+	Screenshot(ctx context.Context) (image.Image, error)
+}
+
+// Sockets is optionally implemented by a Device whose programs listen on
+// sockets: `adb forward tcp:H tcp:D` (and localabstract:, localreserved:,
+// localfilesystem:) connects through it. Without it every such service is
+// refused, as on a phone where nothing listens.
+type Sockets interface {
+	// DialSocket connects to spec ("tcp:8080", "localabstract:name") as a
+	// program on the phone would. An error (nothing listens) makes the
+	// transport refuse the stream, which is what adbd does when its
+	// connect(2) fails.
+	DialSocket(ctx context.Context, spec string) (net.Conn, error)
 }

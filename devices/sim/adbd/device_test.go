@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"image"
+	"image/color"
 	"io"
+	"net"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,17 +31,68 @@ type testDevice struct {
 	root     bool
 	rebooted []string
 	fs       *memFS
+	banner   string
+	screen   image.Image
+	// sockets are what listens on the phone, by socket spec: each dial
+	// hands the handler the phone's end of a new connection.
+	sockets map[string]func(net.Conn)
+	// cmds logs the cmd invocations Exec ran, with the stdin bytes read.
+	cmds []string
 }
 
 func newTestDevice() *testDevice {
-	return &testDevice{fs: &memFS{
-		files: map[string]*memFile{},
-		dirs:  map[string]bool{"/": true, "/sdcard": true, "/data": true, "/data/local": true, "/data/local/tmp": true, "/system": true},
-	}}
+	return &testDevice{
+		fs: &memFS{
+			files: map[string]*memFile{},
+			dirs:  map[string]bool{"/": true, "/sdcard": true, "/data": true, "/data/local": true, "/data/local/tmp": true, "/system": true},
+		},
+		banner:  testBanner,
+		screen:  testScreen(),
+		sockets: map[string]func(net.Conn){},
+	}
 }
 
-func (d *testDevice) Banner() string { return testBanner }
-func (d *testDevice) FS() adbd.FS    { return d.fs }
+// testScreen is an odd-sized picture with every channel varying, so a
+// swapped channel or a wrong stride shows.
+func testScreen() image.Image {
+	img := image.NewNRGBA(image.Rect(0, 0, 37, 23))
+	for y := range 23 {
+		for x := range 37 {
+			img.SetNRGBA(x, y, color.NRGBA{R: uint8(7 * x), G: uint8(11 * y), B: uint8(x * y), A: 255})
+		}
+	}
+	return img
+}
+
+func (d *testDevice) Banner() string { return d.banner }
+
+func (d *testDevice) Screenshot(ctx context.Context) (image.Image, error) { return d.screen, nil }
+
+// listen makes spec a socket on the phone served by handler.
+func (d *testDevice) listen(spec string, handler func(net.Conn)) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.sockets[spec] = handler
+}
+
+func (d *testDevice) DialSocket(ctx context.Context, spec string) (net.Conn, error) {
+	d.mu.Lock()
+	handler, ok := d.sockets[spec]
+	d.mu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("connect %s: %w", spec, syscall.ECONNREFUSED)
+	}
+	phone, host := net.Pipe()
+	go handler(phone)
+	return host, nil
+}
+
+func (d *testDevice) commands() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return slices.Clone(d.cmds)
+}
+func (d *testDevice) FS() adbd.FS { return d.fs }
 
 func (d *testDevice) Root() (string, bool) {
 	d.mu.Lock()
@@ -57,10 +112,23 @@ func (d *testDevice) Reboot(target string) {
 }
 
 // Exec knows: echo ARGS, exit N, err MSG (stderr, exit 3), cat (stdin to
-// stdout), id, sleep (until cancelled), big N (N bytes of output).
+// stdout), id, sleep (until cancelled), big N (N bytes of output), and cmd
+// (logged; with -S N it reads N bytes of stdin and prints Success, the
+// way `cmd package install -S N` ends).
 func (d *testDevice) Exec(ctx context.Context, cmd string, stdin io.Reader, stdout, stderr io.Writer) int {
 	name, args, _ := strings.Cut(cmd, " ")
 	switch name {
+	case "cmd":
+		fields := strings.Fields(strings.ReplaceAll(args, "'", ""))
+		var n int64
+		if i := slices.Index(fields, "-S"); i >= 0 && i+1 < len(fields) {
+			n, _ = strconv.ParseInt(fields[i+1], 10, 64)
+		}
+		got, _ := io.Copy(io.Discard, io.LimitReader(stdin, n))
+		d.mu.Lock()
+		d.cmds = append(d.cmds, fmt.Sprintf("%s <%d bytes>", cmd, got))
+		d.mu.Unlock()
+		fmt.Fprintln(stdout, "Success")
 	case "echo":
 		fmt.Fprintln(stdout, args)
 	case "exit":

@@ -1,6 +1,8 @@
 // Package adbd is the device side of the adb transport: it accepts the adb
 // server's TCP connection the way an emulator's adbd does, and serves shell,
-// sync, reverse, root and reboot services from a Device.
+// sync, reverse, root, reboot, framebuffer, socket, jdwp and abb services
+// from a Device and the optional interfaces it implements (Rebooter,
+// Display, Sockets).
 //
 // Usage, as a test would (httptest-style):
 //
@@ -31,6 +33,19 @@
 //   - root: (Device.Root; a restart drops every connection) and reboot:
 //     (Rebooter is told, then the phone is off the bus for the reboot
 //     downtime, accepting and dropping connections).
+//   - framebuffer: (ddmlib's getScreenshot): AOSP's version 2 header
+//     (with colorSpace, sent since Android 9) and RGBA_8888 pixels of the
+//     optional Display's screenshot; without one the stream just ends.
+//   - tcp:PORT, localabstract:, localreserved:, localfilesystem: (`adb
+//     forward`, ddmlib's createForward): spliced to the optional Sockets'
+//     connection; refused (CLSE) when nothing listens or there is no
+//     Sockets, as adbd refuses when its connect fails.
+//   - jdwp (the list, then the end) and track-jdwp (a live,
+//     length-prefixed list): empty, as on a phone without debuggable apps;
+//     jdwp:PID is refused.
+//   - abb_exec: and abb: (what adb 29 uses for installs when the banner
+//     advertises abb_exec, as Android 10's adbd does): run as `cmd SERVICE
+//     ARG...` through Device.Exec.
 //
 // A malformed packet (bad magic, oversized payload, unknown command) is
 // logged and closes only the connection that sent it.

@@ -26,8 +26,53 @@ func (c *conn) service(name string) func(*stream) {
 		return c.rootService
 	case strings.HasPrefix(name, "reboot:"):
 		return c.rebootService(strings.TrimPrefix(name, "reboot:"))
+	case name == "framebuffer:":
+		return c.framebufferService
+	case name == "jdwp":
+		// The list of debuggable processes, then the end: none here.
+		return func(*stream) {}
+	case name == "track-jdwp":
+		return trackJDWP
+	case strings.HasPrefix(name, "abb_exec:"), strings.HasPrefix(name, "abb:"):
+		return c.abbService(name)
 	}
 	return nil
+}
+
+// trackJDWP is the live list of debuggable processes ddmlib's DeviceMonitor
+// follows: each update is "%04x" and the pids one a line (AOSP
+// adb/daemon/jdwp_service.cpp). A retail phone with no debuggable app sends
+// the empty list once and stays quiet until the host closes the stream; a
+// process list that changes would need app processes this phone does not
+// have (modeled).
+func trackJDWP(s *stream) {
+	if _, err := io.WriteString(s, lengthPrefixed("")); err != nil {
+		return
+	}
+	io.Copy(io.Discard, s)
+}
+
+// abbService runs the Android Binder Bridge: "abb_exec:SERVICE\x00ARG..."
+// (raw, with stdin: `adb install` on adbd advertising abb_exec) or
+// "abb:..." (shell protocol). abb calls the service's shell command in
+// process, which is what `cmd SERVICE ARG...` does from a shell, so the
+// Device runs that, arguments quoted.
+func (c *conn) abbService(name string) func(*stream) {
+	head, args, _ := strings.Cut(name, ":")
+	parts := strings.Split(args, "\x00")
+	cmd := "cmd"
+	for _, a := range parts {
+		cmd += " " + shellQuote(a)
+	}
+	if head == "abb" {
+		return func(s *stream) { c.shellV2(s, cmd, false) }
+	}
+	return func(s *stream) { c.srv.dev.Exec(s.ctx, cmd, s, s, s) }
+}
+
+// shellQuote quotes an argument for sh the way adb's escape_arg does.
+func shellQuote(arg string) string {
+	return "'" + strings.ReplaceAll(arg, "'", `'\''`) + "'"
 }
 
 // shellService parses "shell[,arg...]:CMD". Args are v2 (shell protocol),

@@ -2,7 +2,8 @@
 // directories and files with Android's mount layout, where /system and the
 // APEX trees are read-only until remounted or covered by a tmpfs, as the
 // CA-install recipes expect. Errors are syscall.Errno values so the adb sync
-// service and the shell can print them the way a phone does.
+// service and the shell can print them the way a phone does. It knows
+// nothing of adb or of the shell: both convert Info to their own forms.
 package vfs
 
 import (
@@ -14,16 +15,20 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	"telltale.dev/devices/adb/wire"
 )
 
 // File type bits of a mode, as stat(2) reports them.
 const (
-	ModeDir  uint32 = 0o040000
-	ModeFile uint32 = 0o100000
-	modeType uint32 = 0o170000
+	ModeDir     uint32 = 0o040000
+	ModeFile    uint32 = 0o100000
+	ModeSymlink uint32 = 0o120000
+	ModeCharDev uint32 = 0o020000
+	modeType    uint32 = 0o170000
 )
+
+// maxSymlinks is how many links one lookup follows before ELOOP, as Linux's
+// MAXSYMLINKS (40).
+const maxSymlinks = 40
 
 // Identities that own files; only RootUID may write outside the shell's own trees.
 const (
@@ -38,9 +43,12 @@ type node struct {
 	mtime    int64
 	data     []byte
 	children map[string]*node // nil for files
+	target   string           // a symlink's target
 }
 
-func (n *node) isDir() bool { return n.mode&modeType == ModeDir }
+func (n *node) isDir() bool     { return n.mode&modeType == ModeDir }
+func (n *node) isLink() bool    { return n.mode&modeType == ModeSymlink }
+func (n *node) isCharDev() bool { return n.mode&modeType == ModeCharDev }
 
 // mount is a file system mounted over a directory.
 type mount struct {
@@ -63,12 +71,16 @@ type FS struct {
 	now    func() time.Time
 }
 
-// New returns a file system with the directories every Android phone has.
-// roMounts lists read-only mount points (e.g. "/system").
+// New returns a file system with what every Android phone has: the root,
+// /dev/null, and roMounts as read-only mount points (e.g. "/system").
 func New(roMounts ...string) *FS {
 	f := &FS{mounts: map[string]*mount{}, now: time.Now}
 	f.root = f.newNode(ModeDir|0o755, RootUID)
 	f.mounts["/"] = &mount{fstype: "rootfs"}
+	dev := f.newNode(ModeDir|0o755, RootUID)
+	f.root.children["dev"] = dev
+	// /dev/null reads empty and swallows writes, as the kernel's does.
+	dev.children["null"] = f.newNode(ModeCharDev|0o666, RootUID)
 	for _, m := range roMounts {
 		if err := f.MkdirAll(m, 0o755, RootUID); err != nil {
 			panic("vfs: bad mount point " + m) // static layout, a programming error
@@ -76,6 +88,14 @@ func New(roMounts ...string) *FS {
 		f.mounts[path.Clean(m)] = &mount{fstype: "ext4", readOnly: true, bootRO: true}
 	}
 	return f
+}
+
+// SetClock makes the file system stamp times from now (the phone's
+// clock) instead of the host's.
+func (f *FS) SetClock(now func() time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.now = now
 }
 
 func (f *FS) newNode(mode, uid uint32) *node {
@@ -103,19 +123,42 @@ func split(p string) []string {
 	return strings.Split(p[1:], "/")
 }
 
+// lookup finds p, following symlinks all the way (stat).
 func (f *FS) lookup(p string) (*node, error) {
-	n := f.root
-	for _, part := range split(p) {
+	_, n, err := f.resolve(p, true)
+	return n, err
+}
+
+// resolve walks p from the root and returns the node and its path with every
+// symlink on the way replaced by its target; the last element is followed
+// only when followLast is set (stat, not lstat). Relative targets are taken
+// from the link's directory, as the kernel does.
+func (f *FS) resolve(p string, followLast bool) (string, *node, error) {
+	parts := split(p)
+	cur, n, links := "/", f.root, 0
+	for i := 0; i < len(parts); i++ {
 		if !n.isDir() {
-			return nil, syscall.ENOTDIR
+			return "", nil, syscall.ENOTDIR
 		}
-		c, ok := n.children[part]
+		c, ok := n.children[parts[i]]
 		if !ok {
-			return nil, syscall.ENOENT
+			return "", nil, syscall.ENOENT
 		}
-		n = c
+		if c.isLink() && (i < len(parts)-1 || followLast) {
+			if links++; links > maxSymlinks {
+				return "", nil, syscall.ELOOP
+			}
+			target := c.target
+			if !strings.HasPrefix(target, "/") {
+				target = path.Join(cur, target)
+			}
+			parts = append(split(target), parts[i+1:]...)
+			cur, n, i = "/", f.root, -1
+			continue
+		}
+		cur, n = path.Join(cur, parts[i]), c
 	}
-	return n, nil
+	return cur, n, nil
 }
 
 // mountOf returns the mount holding p: the longest mount point prefix.
@@ -150,13 +193,14 @@ func (f *FS) writable(dir string, uid uint32) error {
 	return nil
 }
 
+// parent returns the directory that holds p's last element (symlinks on
+// the way followed) once uid may change entries in it.
 func (f *FS) parent(p string, uid uint32) (*node, string, error) {
 	p = Clean(p)
 	if p == "/" {
 		return nil, "", syscall.EEXIST
 	}
-	dir := path.Dir(p)
-	d, err := f.lookup(dir)
+	dir, d, err := f.resolve(path.Dir(p), true)
 	if err != nil {
 		return nil, "", err
 	}
@@ -227,16 +271,21 @@ func (f *FS) WriteFile(p string, data []byte, perm, uid uint32, appendTo bool) e
 }
 
 func (f *FS) writeFile(p string, data []byte, perm, uid uint32, appendTo bool, mtime int64) error {
-	d, name, err := f.parent(p, uid)
-	if err != nil {
-		return err
-	}
 	if mtime == 0 {
 		mtime = f.now().Unix()
 	}
-	if n, ok := d.children[name]; ok {
-		if n.isDir() {
+	if real, n, err := f.resolve(p, true); err == nil {
+		// An existing file: its own mode decides, not its directory's.
+		_, m := f.mountOf(real)
+		switch {
+		case n.isDir():
 			return syscall.EISDIR
+		case n.isCharDev() && mayWrite(n, uid):
+			return nil // /dev/null swallows what it is given
+		case m.readOnly:
+			return syscall.EROFS
+		case !mayWrite(n, uid):
+			return syscall.EACCES
 		}
 		if appendTo {
 			n.data = append(n.data, data...)
@@ -246,12 +295,34 @@ func (f *FS) writeFile(p string, data []byte, perm, uid uint32, appendTo bool, m
 		n.mtime = mtime
 		return nil
 	}
+	d, name, err := f.parent(p, uid)
+	if err != nil {
+		return err
+	}
+	if _, ok := d.children[name]; ok {
+		return syscall.ENOENT // creating through a dangling symlink is not modeled
+	}
 	n := f.newNode(ModeFile|perm&0o7777, uid)
 	n.data = bytes.Clone(data)
 	n.mtime = mtime
 	d.children[name] = n
 	d.mtime = f.now().Unix()
 	return nil
+}
+
+// mayWrite applies a file's write bits to uid: root always, the owner by
+// the owner's bit, everyone else by the others' (groups are the owner's
+// own in the simulated phone).
+func mayWrite(n *node, uid uint32) bool {
+	switch {
+	case uid == RootUID:
+		return true
+	case n.uid == uid:
+		return n.mode&0o200 != 0
+	case n.gid == uid:
+		return n.mode&0o020 != 0
+	}
+	return n.mode&0o002 != 0
 }
 
 // ReadFile returns a copy of p's contents.
@@ -265,7 +336,7 @@ func (f *FS) ReadFile(p string) ([]byte, error) {
 	if n.isDir() {
 		return nil, syscall.EISDIR
 	}
-	return bytes.Clone(n.data), nil
+	return bytes.Clone(n.data), nil // a device's data stays empty: /dev/null reads nothing
 }
 
 // Remove deletes p; a non-empty directory needs recursive.
@@ -276,7 +347,7 @@ func (f *FS) Remove(p string, recursive bool, uid uint32) error {
 	if _, ok := f.mounts[p]; ok {
 		return syscall.EBUSY
 	}
-	n, err := f.lookup(p)
+	_, n, err := f.resolve(p, false) // removing a symlink removes the link
 	if err != nil {
 		return err
 	}
@@ -308,7 +379,7 @@ func (f *FS) hasMountBelow(p string) bool {
 func (f *FS) Rename(oldp, newp string, uid uint32) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	n, err := f.lookup(oldp)
+	_, n, err := f.resolve(oldp, false)
 	if err != nil {
 		return err
 	}
@@ -358,11 +429,11 @@ func (f *FS) Touch(p string, uid uint32) error {
 func (f *FS) change(p string, uid uint32, fn func(*node)) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	n, err := f.lookup(p)
+	real, n, err := f.resolve(p, true)
 	if err != nil {
 		return err
 	}
-	if _, m := f.mountOf(p); m.readOnly {
+	if _, m := f.mountOf(real); m.readOnly {
 		return syscall.EROFS
 	}
 	if uid != RootUID && n.uid != uid {
@@ -381,26 +452,85 @@ type Info struct {
 	Size  int64
 	Mtime int64
 	Ino   uint64
-	IsDir bool
+	// Nlink is 2 for a directory and 1 otherwise: the simulated file
+	// system has no hard links and does not count subdirectories (modeled).
+	Nlink  uint32
+	IsDir  bool
+	IsLink bool
+	// Target is a symlink's target as written.
+	Target string
 }
 
 func (n *node) info(name string) Info {
-	nl := int64(len(n.data))
-	if n.isDir() {
-		nl = 4096
+	size, nlink := int64(len(n.data)), uint32(1)
+	switch {
+	case n.isDir():
+		size, nlink = 4096, 2
+	case n.isLink():
+		size = int64(len(n.target)) // lstat(2) gives a link the length of its target
 	}
-	return Info{Name: name, Mode: n.mode, UID: n.uid, GID: n.gid, Size: nl, Mtime: n.mtime, Ino: n.ino, IsDir: n.isDir()}
+	return Info{Name: name, Mode: n.mode, UID: n.uid, GID: n.gid, Size: size, Mtime: n.mtime, Ino: n.ino,
+		Nlink: nlink, IsDir: n.isDir(), IsLink: n.isLink(), Target: n.target}
 }
 
-// StatInfo returns p's metadata.
+// StatInfo returns p's metadata, following symlinks (stat).
 func (f *FS) StatInfo(p string) (Info, error) {
+	return f.stat(p, true)
+}
+
+// LstatInfo returns p's metadata; a symlink is described itself (lstat).
+func (f *FS) LstatInfo(p string) (Info, error) {
+	return f.stat(p, false)
+}
+
+func (f *FS) stat(p string, follow bool) (Info, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	n, err := f.lookup(p)
+	_, n, err := f.resolve(p, follow)
 	if err != nil {
 		return Info{}, err
 	}
 	return n.info(path.Base(Clean(p))), nil
+}
+
+// Symlink makes link a symbolic link holding target; target need not exist.
+func (f *FS) Symlink(target, link string, uid uint32) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	d, name, err := f.parent(link, uid)
+	if err != nil {
+		return err
+	}
+	if _, ok := d.children[name]; ok {
+		return syscall.EEXIST
+	}
+	n := f.newNode(ModeSymlink|0o777, uid)
+	n.target = target
+	d.children[name] = n
+	d.mtime = f.now().Unix()
+	return nil
+}
+
+// Readlink returns the target a symlink holds; EINVAL if p is not one.
+func (f *FS) Readlink(p string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, n, err := f.resolve(p, false)
+	if err != nil {
+		return "", err
+	}
+	if !n.isLink() {
+		return "", syscall.EINVAL
+	}
+	return n.target, nil
+}
+
+// Realpath returns p with every symlink resolved, as realpath(3).
+func (f *FS) Realpath(p string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	real, _, err := f.resolve(p, true)
+	return real, err
 }
 
 // ReadDir lists a directory sorted by name.
@@ -420,33 +550,6 @@ func (f *FS) ReadDir(p string) ([]Info, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
-}
-
-// Glob expands a shell pattern whose last element may hold * ? [..]; it
-// returns nil when nothing matches.
-func (f *FS) Glob(pattern string) []string {
-	dir, base := path.Split(pattern)
-	if strings.ContainsAny(dir, "*?[") {
-		return nil // patterns in directory parts are rare in adb recipes
-	}
-	lookDir := dir
-	if lookDir == "" {
-		lookDir = "/"
-	}
-	entries, err := f.ReadDir(lookDir)
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name, ".") && !strings.HasPrefix(base, ".") {
-			continue
-		}
-		if ok, _ := path.Match(base, e.Name); ok {
-			out = append(out, dir+e.Name)
-		}
-	}
-	return out
 }
 
 // MountTmpfs covers directory p with an empty writable tmpfs.
@@ -571,12 +674,6 @@ func (f *FS) Mounts() []Mount {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out
-}
-
-// Stat2 converts Info to the sync wire form.
-func (i Info) Stat2() wire.Stat {
-	return wire.Stat{Ino: i.Ino, Mode: i.Mode, Nlink: 1, UID: i.UID, GID: i.GID, Size: uint64(i.Size),
-		Atime: i.Mtime, Mtime: i.Mtime, Ctime: i.Mtime}
 }
 
 // Create opens p for writing as uid; the file appears with mode and mtime

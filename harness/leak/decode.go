@@ -71,18 +71,17 @@ func isZlib(b []byte) bool {
 // inflate decompresses in into the arena, at most the inflate bound and the
 // request's remaining budget. Output past the bound is never produced, so a
 // bomb costs the bound, not its size. A truncated or corrupt stream yields
-// what decoded before the damage.
-func (s *scanner) inflate(k inflateKind, in []byte) ([]byte, bool) {
-	limit := min(s.d.cfg.maxInflate, s.budget)
+// what decoded before the damage; clean says the stream ended properly.
+func (s *scanner) inflate(k inflateKind, in []byte) (out []byte, ok, clean bool) {
+	limit := min(s.cfg.maxInflate, s.budget)
 	r, err := s.readers.open(k, in)
 	if err != nil || limit <= 0 {
 		if limit <= 0 {
 			s.capped("bytes")
 		}
-		return nil, false
+		return nil, false, false
 	}
 	// Start in the arena's free space (often enough), then grow on the heap.
-	var out []byte
 	inArena := cap(s.arena)-len(s.arena) >= 4<<10
 	if inArena {
 		out = s.arena[len(s.arena):cap(s.arena)]
@@ -110,8 +109,9 @@ func (s *scanner) inflate(k inflateKind, in []byte) ([]byte, bool) {
 		n += m
 		if err != nil {
 			if err != io.EOF && n == 0 {
-				return nil, false
+				return nil, false, false
 			}
+			clean = err == io.EOF
 			break
 		}
 	}
@@ -119,7 +119,7 @@ func (s *scanner) inflate(k inflateKind, in []byte) ([]byte, bool) {
 	if inArena {
 		s.arena = s.arena[:len(s.arena)+n]
 	}
-	return out[:n:n], n > 0
+	return out[:n:n], n > 0, clean
 }
 
 // heapBuf returns a buffer of size n holding keep, reusing the scanner's big
@@ -164,7 +164,7 @@ func (s *scanner) walkProtobuf(n node, depth int) {
 		case 0:
 			v, k := binary.Uvarint(b[i:])
 			i += k
-			if len(s.d.whole) > 0 {
+			if len(s.t.whole) > 0 {
 				s.chain = append(s.chain, "protobuf:"+field)
 				s.reportWhole(strconv.AppendUint(nil, v, 10))
 				s.chain = s.chain[:len(s.chain)-1]
@@ -183,11 +183,11 @@ func (s *scanner) walkProtobuf(n node, depth int) {
 				hi++
 			}
 			j := hi
-			for j < len(hits) && hits[j].pos-n.off+len(s.d.mt.pats[hits[j].pat]) <= e {
+			for j < len(hits) && hits[j].pos-n.off+len(s.t.mt.pats[hits[j].pat]) <= e {
 				j++
 			}
 			s.chain = append(s.chain, "protobuf:"+field)
-			if p, ok := s.d.digests[string(b[a:e])]; ok && (e-a == 16 || e-a == 20 || e-a == 32) {
+			if p, ok := s.t.digests[string(b[a:e])]; ok && (e-a == 16 || e-a == 20 || e-a == 32) {
 				s.add(p.canary, p.step, b, a, e-a)
 			}
 			s.walk(n.sub(a, e, hits[hi:j]), depth+1)

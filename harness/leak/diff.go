@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"telltale.dev/harness/capture"
+	"telltale.dev/protocols"
 )
 
 // events is a detector without canaries, used to read event names.
@@ -26,11 +27,17 @@ func Differential(baseline, action []capture.Flow) Diff {
 // may come from either window, so both are learned from.
 func (d *Detector) inventory(flows, other []capture.Flow) (hosts, paths, evs map[string]bool) {
 	hosts, paths, evs = map[string]bool{}, map[string]bool{}, map[string]bool{}
-	keys := d.learn(append(slices.Clip(flows), other...))
+	keys := make([][]Key, len(d.cfg.decoders))
+	for _, w := range [][]capture.Flow{flows, other} {
+		for i := range w {
+			learn(d.cfg.decoders, &w[i], keys)
+		}
+	}
 	s := d.scanners.Get().(*scanner)
 	defer d.scanners.Put(s)
-	s.rep, s.events = &Report{}, func(e string) { evs[e] = true }
-	defer func() { s.rep, s.events, s.flow = nil, nil, nil }()
+	s.begin(d.t, &Report{})
+	s.events = func(e string) { evs[e] = true }
+	defer s.end()
 	for i := range flows {
 		f := &flows[i]
 		switch {
@@ -39,7 +46,7 @@ func (d *Detector) inventory(flows, other []capture.Flow) (hosts, paths, evs map
 		case isRequest(f):
 			s.scanRequest(f, i, keys)
 			hosts[s.host] = true
-			paths[s.host+urlPath(f.Request.URL)] = true
+			paths[s.host+protocols.URLPath(f.Request.URL)] = true
 		}
 	}
 	return hosts, paths, evs

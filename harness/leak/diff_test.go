@@ -35,7 +35,7 @@ func TestDifferential(t *testing.T) {
 
 func TestEndpointCatalog(t *testing.T) {
 	for host, want := range map[string]string{
-		"sa.api.intl.miui.com":         "Sensors Analytics (MIUI browser)",
+		"sa.api.intl.miui.com":         "Sensors Analytics",
 		"TRACKING.intl.miui.com:443":   "OneTrack",
 		"tracking.rus.miui.com":        "OneTrack",
 		"data.mistat.intl.xiaomi.com":  "mistat",

@@ -1,16 +1,21 @@
 package leak
 
+import "time"
+
 // Finding is one canary found in one request, with how it was hidden.
 type Finding struct {
 	Canary string `json:"canary"` // canary id
 	// Entry is the 0-based index of the request in the input's order.
-	Entry  int    `json:"entry"`
-	Seq    int64  `json:"seq,omitempty"` // the flow's sequence number, when known
-	Host   string `json:"host"`
-	Method string `json:"method"`
-	URL    string `json:"url"`
-	// Where is the part of the request: "url", "query:NAME", "header:NAME",
-	// "cookie:NAME" or "body".
+	Entry int   `json:"entry"`
+	Seq   int64 `json:"seq,omitempty"` // the flow's sequence number, when known
+	// Time is when the request started (the flow's Start), when known.
+	Time   time.Time `json:"time,omitzero"`
+	Host   string    `json:"host"`
+	Method string    `json:"method"`
+	URL    string    `json:"url"`
+	// Where is the part of the request: "host", "url" (the path), "query"
+	// (a bare query), "query:NAME", "fragment", "header:NAME", "cookie:NAME",
+	// "body" or "websocket".
 	Where string `json:"where"`
 	// Chain names each decoding step, outermost first, e.g.
 	// ["form:data_list", "base64", "gzip", "json:$[1].properties.url"].
@@ -43,4 +48,38 @@ type Diff struct {
 	Hosts  []string `json:"hosts"`
 	Paths  []string `json:"paths"`  // "host/path"
 	Events []string `json:"events"` // "event" fields of JSON telemetry
+}
+
+// Place is one canary found at one place: a host, a part of the request and
+// a chain of decodings. An SDK that retries a batch, or sends the same event
+// in two uploads, makes one Place with Requests > 1, not several.
+type Place struct {
+	// Finding is the first request (lowest seq) that carried it there.
+	Finding
+	// Requests counts the requests that carried it there; LastSeq is the
+	// latest of them.
+	Requests int   `json:"requests"`
+	LastSeq  int64 `json:"last_seq,omitempty"`
+	// Planted is when the canary was planted (the seq and time given to
+	// Session.Plant). Delay runs from the planting to the first request; it
+	// is zero when either time is unknown.
+	Planted Planting      `json:"planted"`
+	Delay   time.Duration `json:"delay_ns,omitempty"`
+}
+
+// Planting is the point in a session's flow log where canaries were planted:
+// usually the start mark of the action that planted them.
+type Planting struct {
+	Seq  int64     `json:"seq"`
+	Time time.Time `json:"time,omitzero"`
+}
+
+// Query selects findings of a Session. The zero Query selects everything.
+type Query struct {
+	// Canaries are the canary ids wanted; none: every canary.
+	Canaries []string
+	// After and Before bound the flows' seqs: only requests with
+	// After < Seq < Before count. Zero leaves that side open (the proxy's
+	// seqs start at 1).
+	After, Before int64
 }

@@ -24,15 +24,17 @@ func looksForm(b []byte, declared bool) bool {
 	}
 	pairs := 0
 	for ; len(b) > 0; pairs++ {
+		// The name comes first and is short: a blob without '=' near its
+		// start is not a form, and is not searched further.
+		eq := bytes.IndexByte(b[:min(len(b), 129)], '=')
+		if eq <= 0 || bytes.IndexByte(b[:eq], '&') >= 0 {
+			return false
+		}
 		var kv []byte
-		if i := bytes.IndexByte(b, '&'); i >= 0 {
-			kv, b = b[:i], b[i+1:]
+		if i := bytes.IndexByte(b[eq:], '&'); i >= 0 {
+			kv, b = b[:eq+i], b[eq+i+1:]
 		} else {
 			kv, b = b, nil
-		}
-		eq := bytes.IndexByte(kv, '=')
-		if eq <= 0 || eq > 128 {
-			return false
 		}
 		for _, c := range kv[:eq] {
 			if !formKey[c] {
@@ -61,19 +63,16 @@ func (s *scanner) walkForm(b []byte, depth int) {
 	})
 }
 
-// formDecode percent-decodes a form name or value into the arena. A value
-// that is base64 with raw '+' characters keeps them: a sender that did not
-// escape its base64 meant '+', not a space.
-func (s *scanner) formDecode(v []byte) []byte {
-	pct := hasPercent(v)
-	plus := bytes.IndexByte(v, '+') >= 0
-	if !pct && (!plus || isBase64Text(v)) {
+// formDecode percent-decodes a form name or value into the arena, and reads
+// '+' as a space when plus is set.
+func (s *scanner) formDecode(v []byte, plus bool) []byte {
+	if !hasPercent(v) && (!plus || bytes.IndexByte(v, '+') < 0) {
 		return v
 	}
 	if !s.spend(len(v)) {
 		return v
 	}
-	return percentDecode(s.alloc(len(v)), v, true)
+	return percentDecode(s.alloc(len(v)), v, plus)
 }
 
 func isBase64Text(v []byte) bool {

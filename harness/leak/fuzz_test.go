@@ -38,3 +38,32 @@ func FuzzScanBody(f *testing.F) {
 		}
 	})
 }
+
+// FuzzScanURL scans GET requests to arbitrary URLs: no panic, findings only
+// of known canaries, and a canary present verbatim in a URL without escapes
+// (where "%0fjord" holds no "fjord"), and with no byte a URL treats
+// specially, is always found.
+func FuzzScanURL(f *testing.F) {
+	for _, tc := range getCases {
+		f.Add(tc.url(byID(tc.id).Value))
+	}
+	d := New(testCanaries, WithMaxInflate(1<<20), WithMaxDecodedBytes(4<<20))
+	ids := map[string]bool{}
+	for _, c := range testCanaries {
+		ids[c.ID] = true
+	}
+	f.Fuzz(func(t *testing.T, u string) {
+		rep := d.Scan([]capture.Flow{getFlow(u)})
+		for _, fd := range rep.Findings {
+			if !ids[fd.Canary] || len(fd.Chain) > DefaultMaxDepth+1 {
+				t.Fatalf("bad finding %+v", fd)
+			}
+		}
+		for _, c := range testCanaries {
+			if c.Kind == "" && strings.Contains(u, c.Value) && !strings.ContainsAny(c.Value, "&=%+;#?/: ") && !strings.ContainsAny(u, "%+") &&
+				!strings.HasPrefix(u, "//") && len(findingsFor(rep, c.ID)) == 0 {
+				t.Fatalf("%s present verbatim but not found in %q", c.ID, u)
+			}
+		}
+	})
+}

@@ -173,17 +173,14 @@ func (s *scanner) walkJSON(n node, depth int) {
 	if s.events != nil {
 		s.jsonEvents(b)
 	}
-	// Runs come sorted from one pass; the single-byte triggers are found
-	// lazily from the end of the last string walked, so the bytes of a
-	// string are searched once whatever it holds.
-	rmark := len(s.runs)
-	defer func() { s.runs = s.runs[:rmark] }()
-	eachRun(b, s.d.minB64, func(a, _ int, _ bool) { s.runs = append(s.runs, a) })
-	runs := s.runs[rmark:]
+	// Triggers and long runs are found lazily from the end of the last
+	// string walked, so the bytes of a string are searched once whatever it
+	// holds.
 	var next [len(triggers)]int
 	for k := range next {
 		next[k] = indexFrom(b, triggers[k], 0)
 	}
+	run, _ := nextRun(b, 0)
 	s.jsonWhole(b)
 
 	hits, hi, loose := n.hits, 0, false
@@ -194,8 +191,8 @@ func (s *scanner) walkJSON(n node, depth int) {
 				p = q
 			}
 		}
-		if len(runs) > 0 && (p < 0 || runs[0] < p) {
-			p = runs[0]
+		if run >= 0 && (p < 0 || run < p) {
+			p = run
 		}
 		if p < 0 {
 			break
@@ -210,8 +207,8 @@ func (s *scanner) walkJSON(n node, depth int) {
 				next[k] = indexFrom(b, triggers[k], cursor)
 			}
 		}
-		for len(runs) > 0 && runs[0] < cursor {
-			runs = runs[1:]
+		if run >= 0 && run < cursor {
+			run, _ = nextRun(b, cursor)
 		}
 		if !ok {
 			loose = true
@@ -225,7 +222,7 @@ func (s *scanner) walkJSON(n node, depth int) {
 		// the rest belong to the string.
 		hmark := len(s.hits)
 		for ; hi < len(hits) && hits[hi].pos-n.off < e; hi++ {
-			if h := hits[hi]; h.pos-n.off+len(s.d.mt.pats[h.pat]) > e {
+			if h := hits[hi]; h.pos-n.off+len(s.t.mt.pats[h.pat]) > e {
 				s.reportJSON(&n, h)
 			} else {
 				s.hits = append(s.hits, h)
@@ -279,6 +276,31 @@ func (s *scanner) walkString(n *node, a, e int, esc bool, within []hit, depth in
 	s.walk(n.sub(a, e, within), depth+1)
 }
 
+// nextRun finds the first run of base64 characters of at least minRun in
+// b[from:], as [a, e), or a = -1. Such a run covers one of the bytes at
+// from+minRun-1, from+2*minRun-1, ..., so only those are looked at first;
+// in text most are a separator or sit in a short word, which the expansion
+// around them shows after a few bytes.
+func nextRun(b []byte, from int) (a, e int) {
+	n := len(b)
+	for p := from + minRun - 1; p < n; p += minRun {
+		if runClass[b[p]] == 0 {
+			continue
+		}
+		a, e = p, p+1
+		for a > from && runClass[b[a-1]] != 0 {
+			a--
+		}
+		for e < n && runClass[b[e]] != 0 {
+			e++
+		}
+		if e-a >= minRun {
+			return a, e
+		}
+	}
+	return -1, -1
+}
+
 // indexFrom is the index of the first c in b at or after i, or -1.
 func indexFrom(b []byte, c byte, i int) int {
 	if j := bytes.IndexByte(b[i:], c); j >= 0 {
@@ -317,7 +339,7 @@ func (s *scanner) reportJSON(n *node, h hit) {
 // jsonWhole reports whole-value canaries (numbers, short text) that are a
 // whole JSON value: a number or literal, or a string's entire content.
 func (s *scanner) jsonWhole(b []byte) {
-	for _, w := range s.d.wholeList {
+	for _, w := range s.t.wholeList {
 		for i := 0; ; {
 			j := bytes.Index(b[i:], []byte(w))
 			if j < 0 {
@@ -337,7 +359,7 @@ func (s *scanner) jsonWhole(b []byte) {
 				continue
 			}
 			s.pushJSON(b, a)
-			for _, ci := range s.d.whole[w] {
+			for _, ci := range s.t.whole[w] {
 				s.add(ci, "", b, a, len(w))
 			}
 			s.popJSON()

@@ -1,9 +1,6 @@
 package leak
 
-import (
-	"encoding/binary"
-	"slices"
-)
+import "encoding/binary"
 
 // matcher finds every occurrence of many fixed patterns in one pass, with the
 // Wu-Manber shift table: it looks at the last 4 bytes of a window as long as
@@ -64,16 +61,18 @@ func newMatcher(pats []string) *matcher {
 			}
 		}
 		last[pi] = gramHash(binary.LittleEndian.Uint32([]byte(p[mt.m-gram : mt.m])))
-		mt.start[last[pi]+1]++
+		mt.start[last[pi]]++
 	}
+	// Counts become bucket ends, then filling each bucket from its end
+	// backwards leaves start[h] at its beginning, in pattern order.
 	for h := 1; h < len(mt.start); h++ {
 		mt.start[h] += mt.start[h-1]
 	}
 	mt.bucket = make([]int32, len(pats))
-	fill := slices.Clone(mt.start)
-	for pi, h := range last {
-		mt.bucket[fill[h]] = int32(pi)
-		fill[h]++
+	for pi := len(last) - 1; pi >= 0; pi-- {
+		h := last[pi]
+		mt.start[h]--
+		mt.bucket[mt.start[h]] = int32(pi)
 	}
 	return mt
 }
@@ -84,31 +83,78 @@ type hit struct {
 	pat int32
 }
 
-// find appends every occurrence in buf to dst, in order of position.
-func (mt *matcher) find(buf []byte, dst []hit) []hit {
+// find appends every occurrence in buf to dst, in order of position. tail
+// is the caller's scratch space (a matcher is shared by concurrent scans).
+//
+// Each step's next position depends on a table lookup at the last, so one
+// cursor leaves the core idle waiting on memory; two cursors, one per half
+// of buf, run their chains side by side. A window ending in the first half
+// starts before any ending in the second, so the second cursor's hits,
+// kept in tail, follow the first's.
+func (mt *matcher) find(buf []byte, dst []hit, tail *[]hit) []hit {
 	m := mt.m
 	if m == 0 || len(buf) < m {
 		return dst
 	}
-	shift := mt.shift[:1<<tableBits]
-	for i := m - 1; i < len(buf); {
-		if !mt.used[buf[i]] {
-			i += m
-			continue
+	if len(buf) < 2*interleaveMin {
+		mt.run(buf, m-1, len(buf), &dst)
+		return dst
+	}
+	mid := (m - 1 + len(buf)) / 2
+	i, j := m-1, mid
+	t := (*tail)[:0]
+	for i < mid && j < len(buf) {
+		ni, nj := mt.next(buf, i), mt.next(buf, j)
+		if ni == i {
+			dst = mt.verify(buf, i, dst)
+			ni++
 		}
-		h := gramHash(binary.LittleEndian.Uint32(buf[i-gram+1:]))
-		if s := shift[h]; s != 0 {
-			i += int(s)
-			continue
+		if nj == j {
+			t = mt.verify(buf, j, t)
+			nj++
 		}
-		start := i - m + 1
-		for _, pi := range mt.bucket[mt.start[h]:mt.start[h+1]] {
-			p := mt.pats[pi]
-			if len(buf)-start >= len(p) && string(buf[start:start+len(p)]) == p {
-				dst = append(dst, hit{pos: start, pat: pi})
-			}
+		i, j = ni, nj
+	}
+	mt.run(buf, i, mid, &dst)
+	mt.run(buf, j, len(buf), &t)
+	*tail = t[:0]
+	return append(dst, t...)
+}
+
+// interleaveMin is the half length below which one cursor does.
+const interleaveMin = 256
+
+// run moves one cursor from window end i to end, appending hits to dst.
+func (mt *matcher) run(buf []byte, i, end int, dst *[]hit) {
+	for i < end {
+		ni := mt.next(buf, i)
+		if ni == i {
+			*dst = mt.verify(buf, i, *dst)
+			ni++
 		}
-		i++
+		i = ni
+	}
+}
+
+// next is the first window end from i on where a pattern's prefix may end:
+// i itself when the last gram allows no shift.
+func (mt *matcher) next(buf []byte, i int) int {
+	if !mt.used[buf[i]] {
+		return i + mt.m
+	}
+	return i + int(mt.shift[gramHash(binary.LittleEndian.Uint32(buf[i-gram+1:]))&(1<<tableBits-1)])
+}
+
+// verify appends the patterns whose prefix ends at window end i and which
+// occur there in full.
+func (mt *matcher) verify(buf []byte, i int, dst []hit) []hit {
+	h := gramHash(binary.LittleEndian.Uint32(buf[i-gram+1:]))
+	start := i - mt.m + 1
+	for _, pi := range mt.bucket[mt.start[h]:mt.start[h+1]] {
+		p := mt.pats[pi]
+		if len(buf)-start >= len(p) && string(buf[start:start+len(p)]) == p {
+			dst = append(dst, hit{pos: start, pat: pi})
+		}
 	}
 	return dst
 }

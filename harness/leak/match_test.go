@@ -26,13 +26,13 @@ func TestMatcherAgreesWithNaiveSearch(t *testing.T) {
 		}
 		pats = append(pats, pats[0]+"ab", pats[0][:gram]) // a pattern inside another
 		// Bytes no pattern has exercise the one-lookup skip.
-		text := []byte(rnd(2000))
+		text := []byte(rnd(50 + r.IntN(2000))) // one cursor below 2*interleaveMin, two above
 		for i := range text {
 			if r.IntN(3) == 0 {
 				text[i] = "XYZ\x00\xff"[r.IntN(5)]
 			}
 		}
-		for range 20 { // plant some
+		for range 1 + len(text)/100 { // plant some
 			p := pats[r.IntN(len(pats))]
 			at := r.IntN(len(text) - len(p))
 			copy(text[at:], p)
@@ -45,7 +45,8 @@ func TestMatcherAgreesWithNaiveSearch(t *testing.T) {
 				}
 			}
 		}
-		got := newMatcher(pats).find(text, nil)
+		var tail []hit
+		got := newMatcher(pats).find(text, nil, &tail)
 		cmp := func(a, b hit) int {
 			if a.pos != b.pos {
 				return a.pos - b.pos
@@ -60,7 +61,8 @@ func TestMatcherAgreesWithNaiveSearch(t *testing.T) {
 }
 
 // eachRun must report exactly the maximal runs of base64 characters of at
-// least minRun, as a plain left-to-right count would.
+// least minRun, as a plain left-to-right count would; nextRun, from the end
+// of each, their starts, whatever alphabets they mix.
 func TestEachRunAgreesWithCounting(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	const alphabet = "aZ09+/-_ .\"=\x00"
@@ -75,6 +77,7 @@ func TestEachRunAgreesWithCounting(t *testing.T) {
 		}
 		type run struct{ a, e int }
 		var want, got []run
+		var wantLong []int // every long run, mixed alphabets too
 		for i := 0; i < len(b); {
 			if runClass[b[i]] == 0 {
 				i++
@@ -86,16 +89,26 @@ func TestEachRunAgreesWithCounting(t *testing.T) {
 				all |= runClass[b[j]]
 				j++
 			}
-			if j-i >= minRun && all&(clsStd|clsURL) != clsStd|clsURL {
-				want = append(want, run{i, j})
+			if j-i >= minRun {
+				wantLong = append(wantLong, i)
+				if all&(clsStd|clsURL) != clsStd|clsURL {
+					want = append(want, run{i, j})
+				}
 			}
 			i = j
 		}
 		if len(b) >= minRun {
-			eachRun(b, minRun, func(a, e int, _ bool) { got = append(got, run{a, e}) })
+			eachRun(b, minRun, func(a, e int, _, _ bool) { got = append(got, run{a, e}) })
 			if !slices.Equal(got, want) {
 				t.Fatalf("round %d %q: got %v want %v", round, b, got, want)
 			}
+		}
+		var gotLong []int
+		for a, e := nextRun(b, 0); a >= 0; a, e = nextRun(b, e) {
+			gotLong = append(gotLong, a)
+		}
+		if !slices.Equal(gotLong, wantLong) {
+			t.Fatalf("round %d %q: long runs at %v, want %v", round, b, gotLong, wantLong)
 		}
 	}
 }

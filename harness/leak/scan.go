@@ -8,10 +8,11 @@ import (
 	"telltale.dev/harness/capture"
 )
 
-// scanner holds the state of one Scan; pooled, so its buffers are reused
-// across captures.
+// scanner holds the state of one scan; pooled (Detector) or owned (Session),
+// so its buffers are reused across requests.
 type scanner struct {
-	d   *Detector
+	cfg *config
+	t   *table
 	rep *Report
 
 	// Per request.
@@ -29,9 +30,9 @@ type scanner struct {
 	// Stacks reused across the recursion; each level works above its mark.
 	chain  []string
 	hits   []hit
+	tail   []hit // the matcher's scratch
 	frames []frame
 	lazy   []lazyStep
-	runs   []int
 	arena  []byte
 	path   []byte
 	grew   bool // the arena was too small this request
@@ -41,11 +42,25 @@ type scanner struct {
 	events func(string)
 }
 
-// hint is what the request's headers say about its body.
+func newScanner(cfg *config) *scanner {
+	return &scanner{cfg: cfg, seen: map[string]bool{}, arena: make([]byte, 0, minArena)}
+}
+
+// begin points the scanner at a canary table and the report findings go to.
+func (s *scanner) begin(t *table, rep *Report) { s.t, s.rep = t, rep }
+
+// end drops what the scanner must not keep alive between scans.
+func (s *scanner) end() { s.t, s.rep, s.flow, s.events = nil, nil, nil, nil }
+
+// hint is what the request says about a buffer before it is looked at.
 type hint struct {
-	form     bool
-	boundary string
-	deflate  bool
+	form     bool   // the Content-Type is a form
+	boundary string // the Content-Type is multipart with this boundary
+	deflate  bool   // the Content-Encoding is deflate
+	path     bool   // a URL path: '+' is not a space
+	// wholeBase64: the buffer is a whole value decoded from base64, which
+	// is how raw deflate travels in text.
+	wholeBase64 bool
 }
 
 // The scratch arena starts small and doubles, up to maxArena, after a request
@@ -55,40 +70,14 @@ const (
 	maxArena = 16 << 20
 )
 
-func (s *scanner) scanRequest(f *capture.Flow, entry int, keys [][]Key) {
-	s.flow, s.entry = f, entry
-	s.budget = s.d.cfg.maxDecoded
-	clear(s.seen)
-	s.quiet.reset()
+// scanRequest walks every part of one request and says whether a keyed
+// decoder opened its body.
+func (s *scanner) scanRequest(f *capture.Flow, entry int, keys [][]Key) (opened bool) {
+	s.startRequest(f, entry)
 	r := f.Request
-	rawURL := r.URL
-	s.host = ""
-	rest := rawURL
-	if i := strings.Index(rest, "://"); i >= 0 {
-		rest = rest[i+3:]
-		end := strings.IndexAny(rest, "/?#")
-		if end < 0 {
-			end = len(rest)
-		}
-		s.host, rest = hostOnly(rest[:end]), rest[end:]
-	}
-	if s.host == "" {
-		s.host = hostOnly(headerValue(r.Headers, "Host"))
-	}
-	if i := strings.IndexByte(rest, '#'); i >= 0 {
-		rest = rest[:i]
-	}
-	path, query, _ := strings.Cut(rest, "?")
-	if path != "" && path != "/" {
-		s.where = "url"
-		s.walkRoot([]byte(path), hint{})
-	}
-	if query != "" {
-		s.eachPair([]byte(query), '&', func(name string, value []byte) {
-			s.where = "query:" + name
-			s.walkRoot(value, hint{})
-		})
-	}
+	var rest string
+	s.host, rest = splitURL(r)
+	s.walkURL(rest)
 	var h hint
 	for _, hd := range r.Headers {
 		switch strings.ToLower(hd.Name) {
@@ -107,7 +96,7 @@ func (s *scanner) scanRequest(f *capture.Flow, entry int, keys [][]Key) {
 			h.deflate = strings.Contains(strings.ToLower(hd.Value), "deflate")
 		case "cookie":
 			s.eachPair([]byte(hd.Value), ';', func(name string, value []byte) {
-				s.where = "cookie:" + name
+				s.where = named("cookie", name)
 				s.walkRoot(value, hint{})
 			})
 			continue
@@ -115,16 +104,14 @@ func (s *scanner) scanRequest(f *capture.Flow, entry int, keys [][]Key) {
 		s.where = "header:" + hd.Name
 		s.walkRoot([]byte(hd.Value), hint{})
 	}
-	s.where = "body"
-	opened := false
-	for i, k := range s.d.cfg.decoders {
+	for i, k := range s.cfg.decoders {
 		if plain, ok := k.Open(f, keys[i]); ok {
-			s.chain, s.lazy = append(s.chain[:0], k.Name()), s.lazy[:0]
-			s.walk(node{buf: plain}, 1)
+			s.walkOpened(k.Name(), plain)
 			opened = true
 		}
 	}
 	if !opened && len(r.Body) > 0 {
+		s.where = "body"
 		s.walkRoot(r.Body, h)
 	}
 	for _, fr := range f.WebSocket {
@@ -133,10 +120,130 @@ func (s *scanner) scanRequest(f *capture.Flow, entry int, keys [][]Key) {
 			s.walkRoot(fr.Data, hint{})
 		}
 	}
+	s.endRequest()
+	return opened
+}
+
+// startRequest resets the per-request state for f.
+func (s *scanner) startRequest(f *capture.Flow, entry int) {
+	s.flow, s.entry = f, entry
+	s.budget = s.cfg.maxDecoded
+	clear(s.seen)
+	s.quiet.reset()
+}
+
+func (s *scanner) endRequest() {
 	if s.grew && cap(s.arena) < maxArena {
 		s.arena = make([]byte, 0, min(max(2*cap(s.arena), minArena), maxArena))
 	}
 	s.grew = false
+}
+
+// walkOpened walks a body a keyed decoder decrypted, under the decoder's step.
+func (s *scanner) walkOpened(name string, plain []byte) {
+	s.where = "body"
+	s.chain, s.lazy = append(s.chain[:0], name), s.lazy[:0]
+	s.walk(node{buf: plain}, 1)
+}
+
+// rescanOpened walks the body of an earlier request that a key learned later
+// opened, as part of that request.
+func (s *scanner) rescanOpened(f *capture.Flow, entry int, name string, plain []byte) {
+	s.startRequest(f, entry)
+	s.host, _ = splitURL(f.Request)
+	s.walkOpened(name, plain)
+	s.endRequest()
+}
+
+// splitURL splits a request's URL into the host it went to (the URL's, else
+// the Host header's) and what follows the host.
+func splitURL(r *capture.Request) (host, rest string) {
+	rest = r.URL
+	if i := strings.Index(rest, "://"); i >= 0 {
+		rest = rest[i+3:]
+		end := strings.IndexAny(rest, "/?#")
+		if end < 0 {
+			end = len(rest)
+		}
+		host, rest = hostOnly(rest[:end]), rest[end:]
+	}
+	if host == "" {
+		host = hostOnly(headerValue(r.Headers, "Host"))
+	}
+	return host, rest
+}
+
+// walkURL walks what follows the host: the host itself first (a label can
+// carry data), then the path, the query and the fragment.
+func (s *scanner) walkURL(rest string) {
+	if s.host != "" {
+		s.where = "host"
+		s.walkRoot([]byte(s.host), hint{})
+	}
+	rest, frag, hasFrag := strings.Cut(rest, "#")
+	path, query, _ := strings.Cut(rest, "?")
+	s.walkPath("url", path)
+	if query != "" {
+		s.eachPair([]byte(query), '&', func(name string, value []byte) {
+			s.where = named("query", name)
+			s.walkRoot(value, hint{})
+		})
+	}
+	if hasFrag && frag != "" {
+		// A fragment routes a single-page app: "/route?a=1", or "a=1&b=2".
+		fpath, fquery, _ := strings.Cut(frag, "?")
+		s.walkPath("fragment", fpath)
+		if fquery != "" {
+			s.where = "fragment"
+			s.walkRoot([]byte(fquery), hint{})
+		}
+	}
+}
+
+// minSegment is the shortest path segment walked alone: shorter ones are
+// ids and words, and a whole-value canary (a number) in a path is noise.
+const minSegment = gram
+
+// walkPath walks a path whole, since a canary may span segments, then each
+// segment and matrix parameter value (";name=value") alone: an encoding
+// starts at its segment's first byte, which inside the whole path can fall
+// anywhere in a base64 quantum, and a hex run is not hex once the segments
+// around it join it.
+func (s *scanner) walkPath(where, p string) {
+	if p == "" || p == "/" {
+		return
+	}
+	s.where = where
+	s.walkRoot([]byte(p), hint{path: true})
+	if len(p) < 2*minSegment {
+		return // too short to hold a segment besides itself
+	}
+	for seg := range strings.SplitSeq(p, "/") {
+		seg, params, _ := strings.Cut(seg, ";")
+		s.walkSegment(where, seg, len(p))
+		for param := range strings.SplitSeq(params, ";") {
+			_, v, _ := strings.Cut(param, "=")
+			s.walkSegment(where, v, len(p))
+		}
+	}
+}
+
+// walkSegment walks one part of a path of length whole, unless it is too
+// short to matter or is the whole path, already walked.
+func (s *scanner) walkSegment(where, part string, whole int) {
+	if len(part) >= minSegment && len(part) < whole {
+		s.where = where
+		s.walkRoot([]byte(part), hint{path: true})
+	}
+}
+
+// named is a request part with an optional name: "query:q", or "query" for
+// a bare query.
+func named(part, name string) string {
+	if name == "" {
+		return part
+	}
+	return part + ":" + name
 }
 
 func (s *scanner) walkRoot(b []byte, h hint) {
@@ -145,7 +252,10 @@ func (s *scanner) walkRoot(b []byte, h hint) {
 }
 
 // eachPair splits "a=1&b=2" (or cookies "a=1; b=2") and percent-decodes names
-// and values.
+// and values. A part without a name ("?eyJhIjoxfQ==", a pixel's payload) is
+// passed whole with the name "". A value that reads both as base64 with raw
+// '+' and as '+'-for-space text is passed both ways: "q=red+fox+2x9kq7mn4"
+// is a search, "d=a+b/c...==" is base64.
 func (s *scanner) eachPair(b []byte, sep byte, fn func(name string, value []byte)) {
 	for len(b) > 0 {
 		var kv []byte
@@ -158,9 +268,18 @@ func (s *scanner) eachPair(b []byte, sep byte, fn func(name string, value []byte
 		if len(kv) == 0 {
 			continue
 		}
-		k, v, _ := bytes.Cut(kv, []byte{'='})
+		k, v, ok := bytes.Cut(kv, []byte{'='})
+		if !ok || len(k) > 0 && len(bytes.TrimLeft(v, "=")) == 0 && len(k) >= minRun {
+			k, v = nil, kv // bare value; a long one ending in '=' is padded base64
+		}
 		mark := len(s.arena)
-		fn(string(s.formDecode(k)), s.formDecode(v))
+		name := string(s.formDecode(k, true))
+		if bytes.IndexByte(v, '+') >= 0 {
+			if raw := s.formDecode(v, false); isBase64Text(raw) {
+				fn(name, raw)
+			}
+		}
+		fn(name, s.formDecode(v, true))
 		s.arena = s.arena[:mark]
 	}
 }
@@ -191,24 +310,25 @@ func headerValue(hs []capture.Header, name string) string {
 
 // report records pattern pi found at pos in buf, under the current chain.
 func (s *scanner) report(buf []byte, pos int, pi int32) {
-	p := s.d.pats[pi]
-	n := len(s.d.mt.pats[pi])
+	p := s.t.pats[pi]
+	n := len(s.t.mt.pats[pi])
 	s.add(p.canary, p.step, buf, pos, n)
 }
 
 // reportWhole records canaries whose whole value equals v.
 func (s *scanner) reportWhole(v []byte) {
-	if len(v) == 0 || len(v) > s.d.maxWhole {
+	if len(v) == 0 || len(v) > s.t.maxWhole {
 		return
 	}
-	for _, ci := range s.d.whole[string(v)] {
+	for _, ci := range s.t.whole[string(v)] {
 		s.add(ci, "", v, 0, len(v))
 	}
 }
 
 func (s *scanner) add(ci int, step string, buf []byte, pos, n int) {
 	s.noted++
-	if s.rep == nil || s.d.visitHost[ci] != "" && s.d.visitHost[ci] == s.host {
+	t := s.t
+	if s.rep == nil || t.visitHost[ci] != "" && t.visitHost[ci] == s.host || s.flow.Seq <= t.planted[ci] {
 		return
 	}
 	chain := make([]string, 0, len(s.chain)+1)
@@ -226,7 +346,7 @@ func (s *scanner) add(ci int, step string, buf []byte, pos, n int) {
 	if step != "" {
 		chain = append(chain, step)
 	}
-	c := s.d.canaries[ci]
+	c := t.canaries[ci]
 	key := c.ID + "\x00" + s.where + "\x00" + strings.Join(chain, "\x00")
 	if s.seen[key] {
 		return
@@ -235,7 +355,7 @@ func (s *scanner) add(ci int, step string, buf []byte, pos, n int) {
 	r := s.flow.Request
 	ep, _ := Endpoint(s.host)
 	s.rep.Findings = append(s.rep.Findings, Finding{
-		Canary: c.ID, Entry: s.entry, Seq: s.flow.Seq, Host: s.host, Method: r.Method, URL: r.URL,
+		Canary: c.ID, Entry: s.entry, Seq: s.flow.Seq, Time: s.flow.Start, Host: s.host, Method: r.Method, URL: r.URL,
 		Where: s.where, Chain: chain, Evidence: excerpt(buf, pos, n), Endpoint: ep,
 	})
 }

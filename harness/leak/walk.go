@@ -3,7 +3,9 @@ package leak
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
+	"errors"
 )
 
 // node is one buffer to walk. When scanned is set, hits already holds the
@@ -40,7 +42,7 @@ func (s *scanner) walk(n node, depth int) {
 	hitMark := len(s.hits)
 	defer func() { s.hits = s.hits[:hitMark] }()
 	s.reportWhole(n.buf)
-	if depth >= s.d.cfg.maxDepth {
+	if depth >= s.cfg.maxDepth {
 		s.scan(&n)
 		s.reportHits(n, n.hits)
 		if len(n.buf) > 0 {
@@ -80,7 +82,7 @@ func (s *scanner) scan(n *node) {
 		return
 	}
 	mark := len(s.hits)
-	s.hits = s.d.mt.find(n.buf, s.hits)
+	s.hits = s.t.mt.find(n.buf, s.hits, &s.tail)
 	n.hits, n.off, n.scanned = s.hits[mark:], 0, true
 }
 
@@ -118,11 +120,18 @@ func (s *scanner) alloc(n int) []byte {
 	return make([]byte, 0, n)
 }
 
-// worthWalking says whether a decoded buffer can hold anything. One shorter
-// than every pattern and than any compressed stream, and longer than every
-// whole-value canary, is an id or noise (hex device ids decode to 8 bytes).
-func (s *scanner) worthWalking(out []byte) bool {
-	return len(out) >= s.d.mt.m || len(out) >= minCompressed || len(out) <= s.d.maxWhole
+// worthWalking says whether a decoded buffer can hold anything: a pattern
+// (it is at least as long as the shortest), a whole-value canary (it is no
+// longer than the longest), or a compressed stream or a protobuf message with
+// numbers that may hold one. Anything else is an id or noise: hex device ids
+// decode to 8 random bytes. mayDeflate says it was a whole base64 value,
+// which may be raw deflate.
+func (s *scanner) worthWalking(out []byte, mayDeflate bool) bool {
+	if len(out) >= s.t.mt.m || len(out) <= s.t.maxWhole {
+		return true
+	}
+	return len(out) >= minCompressed && (out[0] == 0x1f && out[1] == 0x8b || isZlib(out) || mayDeflate && deflateStart(out)) ||
+		len(s.t.whole) > 0 && validProtobuf(out)
 }
 
 // minCompressed is the smallest zlib stream; shorter buffers cannot inflate.
@@ -147,7 +156,7 @@ func (s *scanner) decode(b []byte, depth int, h hint, binary bool) {
 	}
 	mark := len(s.arena)
 	defer func() { s.arena = s.arena[:mark] }()
-	kind, step := kindDeflate, ""
+	kind, step, guess := kindDeflate, "", false
 	switch {
 	case b[0] == 0x1f && b[1] == 0x8b:
 		kind, step = kindGzip, "gzip"
@@ -155,10 +164,15 @@ func (s *scanner) decode(b []byte, depth int, h hint, binary bool) {
 		kind, step = kindZlib, "zlib"
 	case h.deflate:
 		step = "deflate"
+	case h.wholeBase64 && binary && len(b) >= minCompressed && deflateStart(b):
+		// Raw deflate has no header to tell it by: a binary value that was
+		// base64 whole is inflated on trust, and kept only if it ends well.
+		step, guess = "deflate", true
 	}
 	if step != "" {
 		busy := s.readers.busy
-		out, ok := s.inflate(kind, b)
+		out, ok, clean := s.inflate(kind, b)
+		ok = ok && (clean || !guess)
 		if ok {
 			s.child(step, node{buf: out}, depth)
 		}
@@ -168,24 +182,37 @@ func (s *scanner) decode(b []byte, depth int, h hint, binary bool) {
 		}
 	}
 	whole := false
-	eachRun(b, s.d.minB64, func(a, e int, hexOnly bool) {
-		whole = whole || a == 0 && len(bytes.TrimRight(b[e:], "=")) == 0
-		m := len(s.arena)
-		if hexOnly && (e-a)%2 == 0 {
-			if out, ok := s.decodeHex(b[a:e]); ok && s.worthWalking(out) {
-				s.child("hex", node{buf: out}, depth)
+	if len(b) >= minWholeFast && runClass[b[0]] != 0 {
+		if out, ok := s.decodeWholeBase64(b); ok {
+			whole = true
+			if s.worthWalking(out, true) {
+				s.child("base64", node{buf: out, hint: hint{wholeBase64: true}}, depth)
 			}
-		} else if out, ok := s.decodeBase64(b[a:e]); ok && s.worthWalking(out) {
-			s.child("base64", node{buf: out}, depth)
 		}
-		s.arena = s.arena[:m]
-	})
+	}
+	if !whole {
+		eachRun(b, s.t.minB64, func(a, e int, hexOnly, url bool) {
+			all := a == 0 && len(bytes.TrimRight(b[e:], "=")) == 0
+			whole = whole || all
+			m := len(s.arena)
+			if hexOnly && (e-a)%2 == 0 {
+				if out, ok := s.decodeHex(b[a:e]); ok && s.worthWalking(out, false) {
+					s.child("hex", node{buf: out}, depth)
+				}
+			} else if out, ok := s.decodeBase64(b[a:e], url); ok && s.worthWalking(out, all) {
+				s.child("base64", node{buf: out, hint: hint{wholeBase64: all}}, depth)
+			}
+			s.arena = s.arena[:m]
+		})
+	}
 	if binary {
 		return
 	}
 	if pct := hasPercent(b); pct || !whole && bytes.IndexByte(b, '+') >= 0 {
 		if s.spend(len(b)) {
-			out := percentDecode(s.alloc(len(b)), b, true)
+			// '+' is a literal in a path (RFC 3986), a space elsewhere; a
+			// path with no escape but '+' is read the common, loose way.
+			out := percentDecode(s.alloc(len(b)), b, !h.path || !pct)
 			if !bytes.Equal(out, b) {
 				s.child("percent", node{buf: out}, depth)
 			}
@@ -200,6 +227,19 @@ func (s *scanner) decode(b []byte, depth int, h hint, binary bool) {
 	}
 }
 
+// deflateStart says whether b can start a raw deflate stream: its first
+// block type is not the reserved one, and a stored block's length matches
+// its complement (RFC 1951 3.2.3, 3.2.4).
+func deflateStart(b []byte) bool {
+	switch b[0] >> 1 & 3 {
+	case 3:
+		return false
+	case 0:
+		return len(b) >= 5 && b[1]^b[3] == 0xff && b[2]^b[4] == 0xff
+	}
+	return true
+}
+
 func skipSpace(b []byte, i int) int {
 	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
 		i++
@@ -207,9 +247,23 @@ func skipSpace(b []byte, i int) int {
 	return i
 }
 
-// hasControl says whether b holds bytes text never has, i.e. it is binary.
+// hasControl says whether the first 64 bytes of b hold bytes text never
+// has, i.e. b is binary. Eight bytes are tested at once for one below 0x20;
+// only a word that has one is looked at byte by byte (tab, CR and LF are
+// text).
 func hasControl(b []byte) bool {
-	for _, c := range b[:min(len(b), 64)] {
+	b = b[:min(len(b), 64)]
+	for ; len(b) >= 8; b = b[8:] {
+		x := binary.LittleEndian.Uint64(b)
+		if (x-0x2020202020202020)&^x&0x8080808080808080 != 0 && controlIn(b[:8]) {
+			return true
+		}
+	}
+	return controlIn(b)
+}
+
+func controlIn(b []byte) bool {
+	for _, c := range b {
 		if c < 0x20 && c != '\n' && c != '\r' && c != '\t' {
 			return true
 		}
@@ -249,10 +303,11 @@ var runClass = func() (t [256]uint8) {
 }()
 
 // eachRun calls fn for every maximal run of base64 characters that is at
-// least minRun long, or is the whole of b and at least minWhole long. It
+// least minRun long, or is the whole of b and at least minWhole long, saying
+// whether it is all hex digits and whether it uses the URL alphabet. It
 // looks at one byte per minRun until one is a base64 character, so binary
 // data is skipped quickly.
-func eachRun(b []byte, minWhole int, fn func(a, e int, hexOnly bool)) {
+func eachRun(b []byte, minWhole int, fn func(a, e int, hexOnly, url bool)) {
 	n := len(b)
 	if n >= minWhole && n < minRun {
 		e := n
@@ -267,7 +322,7 @@ func eachRun(b []byte, minWhole int, fn func(a, e int, hexOnly bool)) {
 			all |= runClass[c]
 		}
 		if e >= minWhole && all&(clsStd|clsURL) != clsStd|clsURL {
-			fn(0, e, isHex(b[:e]))
+			fn(0, e, isHex(b[:e]), all&clsURL != 0)
 		}
 		return
 	}
@@ -312,7 +367,7 @@ func eachRun(b []byte, minWhole int, fn func(a, e int, hexOnly bool)) {
 			k++
 		}
 		if all&(clsStd|clsURL) != clsStd|clsURL {
-			fn(i, k, every&clsHex != 0)
+			fn(i, k, every&clsHex != 0, all&clsURL != 0)
 		}
 		for k < n && b[k] == '=' {
 			k++
@@ -330,7 +385,7 @@ func isHex(b []byte) bool {
 	return true
 }
 
-func (s *scanner) decodeBase64(run []byte) ([]byte, bool) {
+func (s *scanner) decodeBase64(run []byte, url bool) ([]byte, bool) {
 	for len(run) > 0 && run[len(run)-1] == '=' {
 		run = run[:len(run)-1]
 	}
@@ -338,7 +393,7 @@ func (s *scanner) decodeBase64(run []byte) ([]byte, bool) {
 		run = run[:len(run)-1]
 	}
 	enc := base64.RawStdEncoding
-	if bytes.ContainsAny(run, "-_") {
+	if url {
 		enc = base64.RawURLEncoding
 	}
 	n := enc.DecodedLen(len(run))
@@ -348,6 +403,37 @@ func (s *scanner) decodeBase64(run []byte) ([]byte, bool) {
 	out := s.alloc(n)[:n]
 	n, err := enc.Decode(out, run)
 	return out[:n], err == nil
+}
+
+// minWholeFast is the length from which a buffer that starts like base64 is
+// decoded as one value before it is searched for runs: a form field's
+// payload is then read once, not twice.
+const minWholeFast = 1 << 10
+
+// decodeWholeBase64 decodes b as one base64 value (either alphabet, padded
+// or not), and fails without a trace when b is not one.
+func (s *scanner) decodeWholeBase64(b []byte) ([]byte, bool) {
+	run := bytes.TrimRight(b, "=")
+	if len(run)%4 == 1 || isHex(run[:64]) {
+		return nil, false
+	}
+	n := base64.RawStdEncoding.DecodedLen(len(run))
+	if n > s.budget {
+		return nil, false // let the runs note the bound
+	}
+	mark := len(s.arena)
+	out := s.alloc(n)[:n]
+	m, err := base64.RawStdEncoding.Decode(out, run)
+	var at base64.CorruptInputError
+	if errors.As(err, &at) && (run[at] == '-' || run[at] == '_') {
+		m, err = base64.RawURLEncoding.Decode(out, run)
+	}
+	if err != nil {
+		s.arena = s.arena[:mark]
+		return nil, false
+	}
+	s.budget -= n
+	return out[:m], true
 }
 
 func (s *scanner) decodeHex(run []byte) ([]byte, bool) {

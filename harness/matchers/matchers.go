@@ -1,6 +1,8 @@
 // Package matchers has Gomega matchers over the leak detector's findings, for
-// scenarios: Expect(report).To(Leak(c, To("sa.api.intl.miui.com"))).
-// Failure messages list the findings with their chain and decoded evidence.
+// scenarios: Expect(report).To(Leak(c, To("sa.api.intl.miui.com"))). They
+// take a leak.Report, its []leak.Finding, or a session's []leak.Place.
+// Failure messages list the findings with their chain and decoded evidence
+// (and, for places, how many requests and how long after the planting).
 package matchers
 
 import (
@@ -76,9 +78,12 @@ func anyLeak(opts []Option) types.GomegaMatcher {
 type matcher struct {
 	crit criteria
 	none bool // HaveNoLeaks: success is "nothing matched"
-	// Filled by Match, for the messages.
-	rep     leak.Report
-	matched []leak.Finding
+	// Filled by Match, for the messages. notes (for places) say how often
+	// and how late, parallel to rep.Findings; matchedNotes to matched.
+	rep          leak.Report
+	notes        []string
+	matched      []leak.Finding
+	matchedNotes []string
 }
 
 func (m *matcher) Match(actual any) (bool, error) {
@@ -92,13 +97,22 @@ func (m *matcher) Match(actual any) (bool, error) {
 		m.rep = *r
 	case []leak.Finding:
 		m.rep = leak.Report{Findings: r, Entries: -1}
+	case []leak.Place:
+		m.rep = leak.Report{Findings: make([]leak.Finding, len(r)), Entries: -1}
+		m.notes = make([]string, len(r))
+		for i, p := range r {
+			m.rep.Findings[i], m.notes[i] = p.Finding, placeNote(p)
+		}
 	default:
-		return false, fmt.Errorf("leak matcher: expected a leak.Report or []leak.Finding, got %T", actual)
+		return false, fmt.Errorf("leak matcher: expected a leak.Report, []leak.Finding or []leak.Place, got %T", actual)
 	}
-	m.matched = m.matched[:0]
-	for _, f := range m.rep.Findings {
+	m.matched, m.matchedNotes = m.matched[:0], m.matchedNotes[:0]
+	for i, f := range m.rep.Findings {
 		if m.crit.accepts(f) {
 			m.matched = append(m.matched, f)
+			if m.notes != nil {
+				m.matchedNotes = append(m.matchedNotes, m.notes[i])
+			}
 		}
 	}
 	if m.none {
@@ -170,7 +184,7 @@ func (m *matcher) describe() string {
 
 func (m *matcher) FailureMessage(any) string {
 	if m.none {
-		return fmt.Sprintf("Expected no leaks, but found %d:\n%s", len(m.matched), listFindings(m.matched))
+		return fmt.Sprintf("Expected no leaks, but found %d:\n%s", len(m.matched), listNoted(m.matched, m.matchedNotes))
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Expected %s, but no finding matched.\n", m.describe())
@@ -183,7 +197,7 @@ func (m *matcher) FailureMessage(any) string {
 		fmt.Fprintf(&b, " in %d request(s)", m.rep.Entries)
 	}
 	if len(m.rep.Findings) > 0 {
-		b.WriteString(":\n" + listFindings(m.rep.Findings))
+		b.WriteString(":\n" + listNoted(m.rep.Findings, m.notes))
 	} else {
 		b.WriteString(".\n")
 	}
@@ -200,13 +214,16 @@ func (m *matcher) NegatedFailureMessage(any) string {
 	if m.none {
 		return "Expected leaks, but the report has none.\n"
 	}
-	return fmt.Sprintf("Expected no %s, but found %d:\n%s", strings.TrimPrefix(m.describe(), "a "), len(m.matched), listFindings(m.matched))
+	return fmt.Sprintf("Expected no %s, but found %d:\n%s", strings.TrimPrefix(m.describe(), "a "), len(m.matched), listNoted(m.matched, m.matchedNotes))
 }
 
 // maxListed keeps messages readable when a capture is full of findings.
 const maxListed = 20
 
-func listFindings(fs []leak.Finding) string {
+func listFindings(fs []leak.Finding) string { return listNoted(fs, nil) }
+
+// listNoted lists fs, each with its note when notes is given.
+func listNoted(fs []leak.Finding, notes []string) string {
 	var b strings.Builder
 	for i, f := range fs {
 		if i == maxListed {
@@ -222,7 +239,20 @@ func listFindings(fs []leak.Finding) string {
 			chain = "(plain)"
 		}
 		// Evidence is already printable (the detector replaces control bytes).
-		fmt.Fprintf(&b, "  %s -> %s [entry %d, %s %s] %s\n      evidence: %s\n", f.Canary, host, f.Entry, f.Method, f.Where, chain, f.Evidence)
+		fmt.Fprintf(&b, "  %s -> %s [entry %d, %s %s] %s\n", f.Canary, host, f.Entry, f.Method, f.Where, chain)
+		if notes != nil {
+			fmt.Fprintf(&b, "      %s\n", notes[i])
+		}
+		fmt.Fprintf(&b, "      evidence: %s\n", f.Evidence)
 	}
 	return b.String()
+}
+
+// placeNote says how often and how late a canary reached its place.
+func placeNote(p leak.Place) string {
+	when := fmt.Sprintf("first at seq %d", p.Seq)
+	if p.Delay != 0 {
+		when = fmt.Sprintf("first %s after its planting at seq %d (seq %d)", p.Delay, p.Planted.Seq, p.Seq)
+	}
+	return fmt.Sprintf("%d request(s), %s", p.Requests, when)
 }

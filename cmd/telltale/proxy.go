@@ -9,8 +9,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"telltale.dev/harness/ca"
@@ -57,6 +59,8 @@ func runProxy(ctx context.Context, args []string) int {
 	transparent := fs.String("transparent", "", "also accept redirected TLS (routed by SNI) on this address")
 	bodyLimit := fs.Int64("body-limit", mitm.DefaultBodyLimit, "bytes of each body to store; the rest is counted")
 	insecure := fs.Bool("upstream-insecure", false, "forward mode: do not verify upstream certificates (test upstreams)")
+	drain := fs.Duration("drain-timeout", mitm.DefaultDrainTimeout,
+		"on SIGTERM or SIGINT, how long exchanges in flight may take to finish before their connections are closed (a second signal stops at once); keep it under the stop timeout, 10s for docker stop")
 	verbose := fs.Bool("v", false, "log each bad request")
 	upstreams := upstreamMap{}
 	fs.Var(upstreams, "upstream-map", "forward mode: send host (or host:port) to addr, as host=addr; repeatable")
@@ -68,6 +72,10 @@ func runProxy(ctx context.Context, args []string) int {
 	}
 	if *bodyLimit <= 0 {
 		fmt.Fprintln(os.Stderr, "telltale proxy: --body-limit must be positive")
+		return 2
+	}
+	if *drain <= 0 {
+		fmt.Fprintln(os.Stderr, "telltale proxy: --drain-timeout must be positive, such as 8s")
 		return 2
 	}
 	if *caDir == "" || *flows == "" || fs.NArg() > 0 {
@@ -87,7 +95,7 @@ func runProxy(ctx context.Context, args []string) int {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	if err := serveProxy(ctx, logger, proxyConfig{
 		listen: *listen, control: *control, transparent: *transparent, caDir: *caDir, flows: *flows,
-		mode: mode, bodyLimit: *bodyLimit, insecure: *insecure, upstreams: upstreams,
+		mode: mode, bodyLimit: *bodyLimit, insecure: *insecure, upstreams: upstreams, drain: *drain,
 	}); err != nil {
 		logger.Error("proxy stopped", "err", err)
 		return 1
@@ -101,6 +109,7 @@ type proxyConfig struct {
 	bodyLimit                                  int64
 	insecure                                   bool
 	upstreams                                  map[string]string
+	drain                                      time.Duration
 }
 
 func serveProxy(ctx context.Context, logger *slog.Logger, pc proxyConfig) error {
@@ -135,13 +144,13 @@ func serveProxy(ctx context.Context, logger *slog.Logger, pc proxyConfig) error 
 	errs := make(chan error, 3)
 	run := func(f func() error) {
 		wg.Go(func() {
-			if err := f(); err != nil {
+			if err := f(); err != nil && !errors.Is(err, mitm.ErrServerClosed) {
 				errs <- err
 				cancel()
 			}
 		})
 	}
-	run(func() error { return srv.ServeProxy(ctx, proxyLn) })
+	run(func() error { return srv.ServeProxy(proxyLn) })
 	hs := &http.Server{Handler: srv.ControlHandler(), ReadHeaderTimeout: 10 * time.Second}
 	run(func() error {
 		if err := hs.Serve(controlLn); !errors.Is(err, http.ErrServerClosed) {
@@ -154,12 +163,12 @@ func serveProxy(ctx context.Context, logger *slog.Logger, pc proxyConfig) error 
 	if pc.transparent != "" {
 		tln, err := net.Listen("tcp", pc.transparent)
 		if err != nil {
-			cancel()
+			srv.Close()
 			hs.Close()
 			wg.Wait()
 			return fmt.Errorf("transparent listener: %w", err)
 		}
-		run(func() error { return srv.ServeTransparent(ctx, tln) })
+		run(func() error { return srv.ServeTransparent(tln) })
 		attrs = append(attrs, "transparent", tln.Addr().String())
 	}
 	if pc.mode == mitm.Forward {
@@ -167,15 +176,43 @@ func serveProxy(ctx context.Context, logger *slog.Logger, pc proxyConfig) error 
 	}
 	logger.Info("listening", attrs...)
 	<-ctx.Done()
-	shutdown, cancelShutdown := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancelShutdown()
-	hs.Shutdown(shutdown)
-	srv.CloseConnections()
+	drainErr := drainProxy(logger, srv, hs, pc.drain)
 	wg.Wait()
+	st := srv.Stats()
+	logger.Info("stopped", "flows", st.Flows, "marks", st.Marks, "tls-failures", st.TLSFailures,
+		"websockets", st.WebSockets, "last-seq", st.LastSeq, "log-errors", st.LogErrors)
+	// The log closes only now, after the last exchange was recorded.
+	err = errors.Join(drainErr, log.Close())
 	select {
-	case err := <-errs:
-		return err
+	case lnErr := <-errs:
+		return errors.Join(lnErr, err)
 	default:
-		return nil
+		return err
 	}
+}
+
+// drainProxy stops the proxy as net/http's Server.Shutdown does: no new
+// connections, idle ones closed, exchanges in flight given up to drain to
+// finish (a second SIGTERM or SIGINT cuts that short). The control API
+// closes after it, so /flows serves what the drain recorded.
+func drainProxy(logger *slog.Logger, srv *mitm.Server, control *http.Server, drain time.Duration) error {
+	logger.Info("stopping: finishing the exchanges in flight", "connections", srv.Stats().ActiveConnections, "drain-timeout", drain)
+	ctx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	again := make(chan os.Signal, 1)
+	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(again)
+	go func() {
+		select {
+		case <-again:
+			logger.Warn("second signal: closing the connections still busy")
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	err := srv.Shutdown(ctx)
+	if cerr := control.Shutdown(ctx); cerr != nil {
+		control.Close()
+	}
+	return err
 }

@@ -1,10 +1,14 @@
 package capture
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"net/http"
 	"net/url"
 	"strings"
@@ -16,30 +20,6 @@ import (
 // has no place for go in underscore-prefixed custom fields, as the spec
 // allows, so our own HAR reads back into the same flows. WebSocket frames use
 // Chrome's _webSocketMessages, which DevTools shows.
-
-type harFile struct {
-	Log harLog `json:"log"`
-}
-
-type harLog struct {
-	Version string     `json:"version"`
-	Creator harCreator `json:"creator"`
-	Pages   []harPage  `json:"pages"`
-	Entries []harEntry `json:"entries"`
-	Marks   []harMark  `json:"_marks,omitempty"`
-}
-
-type harCreator struct {
-	Name    string `json:"name"`
-	Version string `json:"version"`
-}
-
-type harPage struct {
-	StartedDateTime string             `json:"startedDateTime"`
-	ID              string             `json:"id"`
-	Title           string             `json:"title"`
-	PageTimings     map[string]float64 `json:"pageTimings"`
-}
 
 type harMark struct {
 	Seq  int64     `json:"seq"`
@@ -138,26 +118,86 @@ type harWSMessage struct {
 // entries; TLS failures are entries with status 0 (shown as failed by
 // viewers); marks go in log._marks.
 func WriteHAR(w io.Writer, flows []Flow) error {
-	doc := harFile{Log: harLog{
-		Version: "1.2",
-		Creator: harCreator{Name: "telltale", Version: "1"},
-		Pages:   []harPage{},
-		Entries: make([]harEntry, 0, len(flows)),
-	}}
+	hw := NewHARWriter(w)
 	for i := range flows {
-		f := &flows[i]
-		if f.Kind == KindMark {
-			doc.Log.Marks = append(doc.Log.Marks, harMark{Seq: f.Seq, Name: f.Mark, Time: f.Start})
-			continue
+		if err := hw.Write(&flows[i]); err != nil {
+			return err
 		}
-		doc.Log.Entries = append(doc.Log.Entries, harEntryFor(f))
 	}
+	return hw.Close()
+}
+
+// HARWriter writes a HAR document one flow at a time, so a capture of any
+// size converts in the memory of one entry. Marks are held until Close,
+// which writes them after the entries (in log._marks).
+type HARWriter struct {
+	w       io.Writer
+	enc     *json.Encoder
+	entries int
+	marks   []harMark
+	err     error
+}
+
+// NewHARWriter starts a HAR document on w.
+func NewHARWriter(w io.Writer) *HARWriter {
 	enc := json.NewEncoder(w)
-	enc.SetIndent("", " ")
-	if err := enc.Encode(&doc); err != nil {
-		return fmt.Errorf("capture: write HAR: %w", err)
+	enc.SetIndent("   ", " ")
+	return &HARWriter{w: w, enc: enc}
+}
+
+const harHead = `{
+ "log": {
+  "version": "1.2",
+  "creator": {"name": "telltale", "version": "1"},
+  "pages": [],
+  "entries": [`
+
+// Write adds one flow.
+func (h *HARWriter) Write(f *Flow) error {
+	if h.err != nil {
+		return h.err
 	}
-	return nil
+	if f.Kind == KindMark {
+		h.marks = append(h.marks, harMark{Seq: f.Seq, Name: f.Mark, Time: f.Start})
+		return nil
+	}
+	sep := ",\n   "
+	if h.entries == 0 {
+		sep = harHead + "\n   "
+	}
+	if _, h.err = io.WriteString(h.w, sep); h.err == nil {
+		h.err = h.enc.Encode(harEntryFor(f))
+	}
+	h.entries++
+	if h.err != nil {
+		h.err = fmt.Errorf("capture: write HAR: %w", h.err)
+	}
+	return h.err
+}
+
+// Close ends the document. It does not close the underlying writer.
+func (h *HARWriter) Close() error {
+	if h.err != nil {
+		return h.err
+	}
+	var b bytes.Buffer
+	if h.entries == 0 {
+		b.WriteString(harHead)
+	}
+	b.WriteString("]")
+	if len(h.marks) > 0 {
+		b.WriteString(",\n  \"_marks\": ")
+		m, err := json.Marshal(h.marks)
+		if err != nil {
+			return fmt.Errorf("capture: write HAR marks: %w", err)
+		}
+		b.Write(m)
+	}
+	b.WriteString("\n }\n}\n")
+	if _, err := h.w.Write(b.Bytes()); err != nil {
+		h.err = fmt.Errorf("capture: write HAR: %w", err)
+	}
+	return h.err
 }
 
 func harEntryFor(f *Flow) harEntry {
@@ -267,39 +307,198 @@ func headerValue(hs []Header, name string) string {
 	return ""
 }
 
-// ReadHAR reads a HAR 1.2 document (ours, Chrome's, mitmproxy's, HTTP
-// Toolkit's) into flows. Without our _telltale fields, seqs are assigned in
-// entry order. Bodies that a tool stored decoded stay as the tool stored them.
+// ReadHAR reads a HAR 1.2 document (ours, Chrome's, Firefox's, mitmproxy's,
+// HTTP Toolkit's, Charles', Fiddler's) into flows, in seq order. Without our
+// _telltale fields, seqs are the entries' positions. Bodies that a tool
+// stored decoded stay as the tool stored them.
 func ReadHAR(r io.Reader) ([]Flow, error) {
-	var doc harFile
-	if err := json.NewDecoder(r).Decode(&doc); err != nil {
-		return nil, fmt.Errorf("capture: parse HAR: %w", err)
-	}
-	if doc.Log.Entries == nil && doc.Log.Version == "" {
-		return nil, fmt.Errorf("capture: not a HAR document: no log.version or log.entries")
-	}
-	flows := make([]Flow, 0, len(doc.Log.Entries)+len(doc.Log.Marks))
-	for i, e := range doc.Log.Entries {
-		f, err := flowFromHAR(&e)
-		if err != nil {
-			return nil, fmt.Errorf("capture: HAR entry %d: %w", i, err)
-		}
-		if f.Seq == 0 {
-			f.Seq = int64(i + 1)
-		}
-		flows = append(flows, f)
-	}
-	for _, m := range doc.Log.Marks {
-		flows = append(flows, Flow{Seq: m.Seq, Kind: KindMark, Start: m.Time, Mark: m.Name})
+	var st readState
+	flows, err := collect(harFlows(r, &st))
+	if err != nil {
+		return nil, err
 	}
 	sortBySeq(flows)
 	return flows, nil
 }
 
-func flowFromHAR(e *harEntry) (Flow, error) {
-	start, err := time.Parse(time.RFC3339Nano, e.StartedDateTime)
+// harStream walks a HAR document token by token and decodes one entry at a
+// time, so memory is bounded by the largest entry, not the file.
+type harStream struct {
+	d       *json.Decoder
+	st      *readState
+	entries int
+}
+
+func harFlows(r io.Reader, st *readState) iter.Seq2[Flow, error] {
+	return func(yield func(Flow, error) bool) {
+		br := bufio.NewReader(r)
+		if bom, _ := br.Peek(3); string(bom) == "\xef\xbb\xbf" {
+			br.Discard(3) // Windows tools (Fiddler, Charles) start with a BOM
+		}
+		h := &harStream{d: json.NewDecoder(br), st: st}
+		if err := h.document(yield); err != nil {
+			yield(Flow{}, err)
+		}
+	}
+}
+
+// errStop ends the walk when the consumer stops ranging.
+var errStop = errors.New("stop")
+
+func (h *harStream) document(yield func(Flow, error) bool) error {
+	if err := h.delim('{', "a HAR document"); err != nil {
+		return err
+	}
+	sawLog := false
+	for h.d.More() {
+		key, err := h.key()
+		if err != nil {
+			return err
+		}
+		if key != "log" {
+			if err := h.skip(); err != nil {
+				return err
+			}
+			continue
+		}
+		sawLog = true
+		if err := h.log(yield); err == errStop {
+			return nil
+		} else if err != nil {
+			return err
+		}
+	}
+	if err := h.delim('}', "the end of the HAR document"); err != nil {
+		return err
+	}
+	if !sawLog {
+		return errors.New(`capture: not a HAR document: no "log"`)
+	}
+	if _, err := h.d.Token(); err != io.EOF {
+		return fmt.Errorf("capture: HAR: data after the end of the document (byte %d)", h.d.InputOffset())
+	}
+	return nil
+}
+
+func (h *harStream) log(yield func(Flow, error) bool) error {
+	if err := h.delim('{', `"log" as an object`); err != nil {
+		return err
+	}
+	sawEntries := false
+	var marks []harMark
+	for h.d.More() {
+		key, err := h.key()
+		if err != nil {
+			return err
+		}
+		switch key {
+		case "entries":
+			sawEntries = true
+			if err := h.entryList(yield); err != nil {
+				return err
+			}
+		case "_marks":
+			if err := h.d.Decode(&marks); err != nil {
+				return h.fail("log._marks", err)
+			}
+		default:
+			if err := h.skip(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := h.delim('}', `the end of "log"`); err != nil {
+		return err
+	}
+	if !sawEntries {
+		return errors.New("capture: not a HAR document: log has no entries")
+	}
+	for _, m := range marks {
+		if !yield(Flow{Seq: m.Seq, Kind: KindMark, Start: m.Time, Mark: m.Name}, nil) {
+			return errStop
+		}
+	}
+	return nil
+}
+
+func (h *harStream) entryList(yield func(Flow, error) bool) error {
+	if err := h.delim('[', "log.entries as an array"); err != nil {
+		return err
+	}
+	for h.d.More() {
+		var e harEntry
+		where := fmt.Sprintf("entry %d", h.entries)
+		if err := h.d.Decode(&e); err != nil {
+			var te *json.UnmarshalTypeError
+			if !errors.As(err, &te) {
+				return h.fail(where, err)
+			}
+			// The rest of the entry was decoded; a size written as a
+			// string must not hide the body from the detector.
+			h.st.badField(where, err)
+		}
+		f, err := flowFromHAR(&e, func(err error) { h.st.badField(where, err) })
+		if err != nil {
+			return fmt.Errorf("capture: HAR %s: %w", where, err)
+		}
+		h.entries++
+		if f.Seq == 0 {
+			f.Seq = int64(h.entries)
+		}
+		if !yield(f, nil) {
+			return errStop
+		}
+	}
+	return h.delim(']', "the end of log.entries")
+}
+
+func (h *harStream) key() (string, error) {
+	t, err := h.d.Token()
 	if err != nil {
-		return Flow{}, fmt.Errorf("startedDateTime %q: %w", e.StartedDateTime, err)
+		return "", h.fail("a key", err)
+	}
+	k, _ := t.(string)
+	return k, nil
+}
+
+func (h *harStream) skip() error {
+	var v json.RawMessage
+	if err := h.d.Decode(&v); err != nil {
+		return h.fail("a value", err)
+	}
+	return nil
+}
+
+func (h *harStream) delim(want json.Delim, what string) error {
+	t, err := h.d.Token()
+	if err != nil {
+		return h.fail(what, err)
+	}
+	if t != want {
+		return fmt.Errorf("capture: not a HAR document: expected %s at byte %d, found %v", what, h.d.InputOffset(), t)
+	}
+	return nil
+}
+
+// fail says where reading stopped and whether the file was cut short.
+func (h *harStream) fail(where string, err error) error {
+	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("capture: the HAR ends inside %s after %d complete entries (byte %d): %w; was it copied or written completely?",
+			where, h.entries, h.d.InputOffset(), ErrTruncated)
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("capture: HAR is not valid JSON at byte %d (in %s, after %d complete entries): %w", se.Offset, where, h.entries, err)
+	}
+	return fmt.Errorf("capture: HAR %s: %w", where, err)
+}
+
+// flowFromHAR converts one entry. A body whose base64 does not decode is
+// kept as the text the tool wrote, with a note: the detector still sees it.
+func flowFromHAR(e *harEntry, note func(error)) (Flow, error) {
+	start, err := harTime(e.StartedDateTime)
+	if err != nil {
+		return Flow{}, err
 	}
 	f := Flow{Kind: KindHTTP, Start: start}
 	if e.Time > 0 {
@@ -312,6 +511,9 @@ func flowFromHAR(e *harEntry) (Flow, error) {
 	if f.Kind == KindTLSFailure {
 		return f, nil
 	}
+	if e.Request.URL == "" {
+		return Flow{}, errors.New("no request.url")
+	}
 	req := &Request{
 		Method: e.Request.Method, URL: e.Request.URL, Proto: e.Request.HTTPVersion,
 		Headers: headersFromHAR(e.Request.Headers), BodySize: e.Request.BodySize,
@@ -319,10 +521,7 @@ func flowFromHAR(e *harEntry) (Flow, error) {
 	if pd := e.Request.PostData; pd != nil {
 		switch {
 		case pd.Text != "":
-			req.Body, err = bodyFromHAR(pd.Text, pd.Encoding+pd.XEncoding)
-			if err != nil {
-				return Flow{}, fmt.Errorf("request body: %w", err)
-			}
+			req.Body = bodyFromHAR(pd.Text, pd.Encoding+pd.XEncoding, "request.postData", note)
 		case len(pd.Params) > 0:
 			// mitmproxy and Chrome may give a form as params only.
 			v := url.Values{}
@@ -344,10 +543,7 @@ func flowFromHAR(e *harEntry) (Flow, error) {
 			Status: e.Response.Status, Proto: e.Response.HTTPVersion,
 			Headers: headersFromHAR(e.Response.Headers), BodySize: e.Response.BodySize,
 		}
-		resp.Body, err = bodyFromHAR(e.Response.Content.Text, e.Response.Content.Encoding)
-		if err != nil {
-			return Flow{}, fmt.Errorf("response content: %w", err)
-		}
+		resp.Body = bodyFromHAR(e.Response.Content.Text, e.Response.Content.Encoding, "response.content", note)
 		if resp.BodySize < 0 {
 			resp.BodySize = int64(len(resp.Body))
 		}
@@ -375,14 +571,37 @@ func flowFromHAR(e *harEntry) (Flow, error) {
 	return f, nil
 }
 
-func bodyFromHAR(text, encoding string) ([]byte, error) {
+// harTimeLayouts are the startedDateTime forms tools write: RFC 3339 with
+// 0 to 9 fraction digits (Chrome 3, mitmproxy 6, Fiddler 7), an offset
+// without a colon, or no offset at all (read as UTC).
+var harTimeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999Z0700", "2006-01-02T15:04:05.999999999"}
+
+// harTime parses startedDateTime. A missing one is the zero time: a tool
+// that left it out still recorded the request.
+func harTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	for _, l := range harTimeLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("startedDateTime %q is not an ISO 8601 date and time", s)
+}
+
+func bodyFromHAR(text, encoding, where string, note func(error)) []byte {
 	if text == "" {
-		return nil, nil
+		return nil
 	}
 	if strings.EqualFold(encoding, "base64") {
-		return base64.StdEncoding.DecodeString(text)
+		b, err := base64.StdEncoding.DecodeString(text)
+		if err == nil {
+			return b
+		}
+		note(fmt.Errorf("%s: text marked base64 does not decode (%w); read as text", where, err))
 	}
-	return []byte(text), nil
+	return []byte(text)
 }
 
 func headersFromHAR(nvs []harNV) []Header {

@@ -2,12 +2,13 @@ package capture
 
 import (
 	"bytes"
-	"encoding/json"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"testing"
 	"time"
+
+	"telltale.dev/harness/capture/hartest"
 )
 
 func TestHARRoundTripKeepsEveryKindOfFlow(t *testing.T) {
@@ -53,44 +54,11 @@ func TestHARRoundTripKeepsEveryKindOfFlow(t *testing.T) {
 	}
 }
 
-// checkHAR12 checks the fields HAR 1.2 requires, with their types, so that
-// viewers which validate (Chrome's importer, HAR analyzers) accept the file.
+// checkHAR12 checks b field by field as DevTools' HAR importer reads it.
 func checkHAR12(t *testing.T, b []byte) {
 	t.Helper()
-	var doc map[string]any
-	if err := json.Unmarshal(b, &doc); err != nil {
-		t.Fatal(err)
-	}
-	log, _ := doc["log"].(map[string]any)
-	if log["version"] != "1.2" {
-		t.Fatalf("log.version = %v", log["version"])
-	}
-	creator, _ := log["creator"].(map[string]any)
-	if _, ok := creator["name"].(string); !ok {
-		t.Error("log.creator.name missing")
-	}
-	entries, ok := log["entries"].([]any)
-	if !ok {
-		t.Fatal("log.entries missing")
-	}
-	need := func(where string, m map[string]any, keys ...string) {
-		for _, k := range keys {
-			if _, ok := m[k]; !ok {
-				t.Errorf("%s: missing %q", where, k)
-			}
-		}
-	}
-	for _, e := range entries {
-		e := e.(map[string]any)
-		need("entry", e, "startedDateTime", "time", "request", "response", "cache", "timings")
-		if _, err := time.Parse(time.RFC3339Nano, e["startedDateTime"].(string)); err != nil {
-			t.Error(err)
-		}
-		need("request", e["request"].(map[string]any), "method", "url", "httpVersion", "cookies", "headers", "queryString", "headersSize", "bodySize")
-		resp := e["response"].(map[string]any)
-		need("response", resp, "status", "statusText", "httpVersion", "cookies", "headers", "content", "redirectURL", "headersSize", "bodySize")
-		need("content", resp["content"].(map[string]any), "size", "mimeType")
-		need("timings", e["timings"].(map[string]any), "send", "wait", "receive")
+	for _, err := range hartest.Validate(b) {
+		t.Error(err)
 	}
 }
 

@@ -241,57 +241,21 @@ func (w *LogWriter) Close() error {
 // ReadLog parses a JSON-lines flow log. A last line without its newline is a
 // write cut short by a crash and is dropped; any other bad line is an error.
 func ReadLog(r io.Reader) ([]Flow, error) {
-	br := bufio.NewReaderSize(r, 1<<16)
-	var flows []Flow
-	for n := 1; ; n++ {
-		line, err := br.ReadBytes('\n')
-		complete := len(line) > 0 && line[len(line)-1] == '\n'
-		if len(bytes.TrimSpace(line)) > 0 {
-			var f Flow
-			if jerr := json.Unmarshal(line, &f); jerr != nil {
-				if !complete && err == io.EOF {
-					return flows, nil
-				}
-				return flows, fmt.Errorf("capture: flow log line %d: %w", n, jerr)
-			}
-			flows = append(flows, f)
-		}
-		if err == io.EOF {
-			return flows, nil
-		}
-		if err != nil {
-			return flows, fmt.Errorf("capture: read flow log: %w", err)
-		}
-	}
+	var st readState
+	return collect(logFlows(bufio.NewReaderSize(r, 1<<16), &st))
 }
 
-// ReadFile reads flows from a JSON-lines log or a HAR file, telling them
-// apart by the first key of the first object ("log" for HAR).
+// ReadFile reads every flow of a capture file in any format telltale reads
+// (see NewReader); an empty file is no flows.
 func ReadFile(path string) ([]Flow, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("capture: %w", err)
 	}
 	defer f.Close()
-	br := bufio.NewReader(f)
-	head, _ := br.Peek(4096)
-	var flows []Flow
-	if isHAR(head) {
-		flows, err = ReadHAR(br)
-	} else {
-		flows, err = ReadLog(br)
-	}
+	flows, err := ReadAll(f)
 	if err != nil {
 		return nil, fmt.Errorf("%w (reading %s)", err, path)
 	}
 	return flows, nil
-}
-
-func isHAR(head []byte) bool {
-	d := json.NewDecoder(bytes.NewReader(head))
-	if t, err := d.Token(); err != nil || t != json.Delim('{') {
-		return false
-	}
-	t, err := d.Token()
-	return err == nil && t == "log"
 }

@@ -3,11 +3,13 @@ package capture
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -120,25 +122,55 @@ func TestCopySinceUsesTheIndexAcrossManyFlows(t *testing.T) {
 	}
 }
 
+// Wait blocks while nothing is newer than since, and wakes on the Append
+// that changes that. synctest.Wait returns only once every goroutine of the
+// bubble is blocked, so the waiter is known to be inside Wait, not on its
+// way there, when the flow is appended.
 func TestWaitWakesOnAppend(t *testing.T) {
-	w, _ := NewLogWriter(filepath.Join(t.TempDir(), "f.jsonl"))
-	defer w.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	if err := w.Wait(ctx, 0); err == nil {
-		t.Fatal("Wait returned before any flow")
-	}
-	done := make(chan error, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	synctest.Test(t, func(t *testing.T) {
+		w, err := NewLogWriter(filepath.Join(t.TempDir(), "f.jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		w.Append(sampleFlow(1))
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel() // ends the waiter when the test fails
+		done := make(chan error, 1)
+		go func() { done <- w.Wait(ctx, 1) }()
+		synctest.Wait()
+		select {
+		case err := <-done:
+			t.Fatalf("Wait(since 1) returned %v with only seq 1 in the log", err)
+		default:
+		}
+		w.Append(sampleFlow(2))
+		synctest.Wait()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("Wait after the append: %v", err)
+			}
+		default:
+			t.Fatal("Wait still blocked after a flow with a newer seq was appended")
+		}
+	})
+}
+
+// Wait gives up when its context ends, with the context's error.
+func TestWaitEndsWithItsContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w, err := NewLogWriter(filepath.Join(t.TempDir(), "f.jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		done <- w.Wait(ctx, 0)
-	}()
-	time.Sleep(20 * time.Millisecond)
-	w.Append(sampleFlow(1))
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+		if err := w.Wait(ctx, 0); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Wait on an empty log = %v, want the deadline", err)
+		}
+	})
 }
 
 func TestWindows(t *testing.T) {

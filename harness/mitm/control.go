@@ -19,6 +19,7 @@ const maxWait = 5 * time.Minute
 //	GET  /ca.pem               the CA certificate
 //	GET  /flows?since=N&wait=D records with seq > N as JSON lines; with wait,
 //	                           blocks up to D until there is at least one
+//	                           or the proxy has stopped
 //	POST /marks {"name":...}   appends a mark, answers the mark record
 //	GET  /stats                counters as JSON
 func (s *Server) ControlHandler() http.Handler {
@@ -57,7 +58,11 @@ func (s *Server) serveFlows(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), min(d, maxWait))
+		// A proxy that has stopped records nothing more: answer with
+		// what there is, so the control server can stop too.
+		unhook := context.AfterFunc(s.base, cancel)
 		s.cfg.Log.Wait(ctx, since) // a timeout just means: nothing new
+		unhook()
 		cancel()
 	}
 	w.Header().Set("Content-Type", "application/x-ndjson")

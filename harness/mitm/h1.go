@@ -179,7 +179,8 @@ func lastToken(v string) string {
 // requests, requests inside a CONNECT tunnel, or decrypted TLS.
 type h1conn struct {
 	s         *Server
-	conn      net.Conn
+	cc        *clientConn // the accepted connection, for Shutdown
+	conn      net.Conn    // cc, or the TLS connection over it
 	br        *bufio.Reader
 	bw        *bufio.Writer
 	scheme    string
@@ -206,7 +207,9 @@ func (h *h1conn) serve(ctx context.Context, first *h1req) {
 	req := first
 	for {
 		if req == nil {
-			h.conn.SetReadDeadline(time.Now().Add(idleTimeout))
+			if !h.cc.await(h.br) {
+				return
+			}
 			var err error
 			if req, err = readRequest(h.br); err != nil {
 				h.s.rejectRequest(h.conn, err)
@@ -386,7 +389,7 @@ func (h *h1conn) writeSimple(status int, msg string) {
 // writeResponse sends out to the client, filling flow.Response, and records
 // the flow. The last byte of the response is held back until the flow is in
 // the log, so a client never has a complete response whose flow a crash
-// could lose. It reports whether the connection is still usable.
+// could lose. It reports whether the connection may carry another request.
 func (h *h1conn) writeResponse(req *h1req, out *outbound, flow *capture.Flow) bool {
 	h.conn.SetWriteDeadline(time.Now().Add(idleTimeout))
 	hb := &holdback{w: h.bw}
@@ -404,7 +407,10 @@ func (h *h1conn) writeResponse(req *h1req, out *outbound, flow *capture.Flow) bo
 	if chunked {
 		head = appendHeader(head, "Transfer-Encoding", "chunked")
 	}
-	if req.close {
+	// Once stop has begun this is the connection's last response, and the
+	// client is told so, as net/http does while shutting down.
+	closing := req.close || h.s.inShutdown.Load()
+	if closing {
 		head = appendHeader(head, "Connection", "close")
 	}
 	head = append(head, "\r\n"...)
@@ -439,7 +445,7 @@ func (h *h1conn) writeResponse(req *h1req, out *outbound, flow *capture.Flow) bo
 	if err := hb.release(); err != nil {
 		return false
 	}
-	return h.bw.Flush() == nil
+	return h.bw.Flush() == nil && !closing
 }
 
 // holdback passes writes through except the last byte so far, which goes

@@ -29,10 +29,25 @@ type testProxy struct {
 	caFile     string
 	addr       string
 	controlURL string
-	logPath    string
+	log        *capture.LogWriter
 }
 
 func startProxy(t testing.TB, cfg Config) *testProxy {
+	t.Helper()
+	p := newTestServer(t, cfg)
+	ln := listen(t)
+	cln := listen(t)
+	hs := &http.Server{Handler: p.srv.ControlHandler()}
+	go hs.Serve(cln)
+	go p.srv.ServeProxy(ln)
+	t.Cleanup(func() { hs.Close() })
+	p.addr, p.controlURL = ln.Addr().String(), "http://"+cln.Addr().String()
+	return p
+}
+
+// newTestServer makes a Server, not yet serving, with a new CA and log; the
+// test's cleanup closes both.
+func newTestServer(t testing.TB, cfg Config) *testProxy {
 	t.Helper()
 	dir := t.TempDir()
 	authority, err := ca.LoadOrCreate(filepath.Join(dir, "ca"))
@@ -48,55 +63,46 @@ func startProxy(t testing.TB, cfg Config) *testProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		// Close returns once every handler has, so the log can close.
+		srv.Close()
+		lw.Close()
+	})
+	return &testProxy{srv: srv, ca: authority, caFile: filepath.Join(dir, "ca", "ca.pem"), log: lw}
+}
+
+func listen(t testing.TB) net.Listener {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { srv.ServeProxy(ctx, ln); close(done) }()
-	hs := &http.Server{Handler: srv.ControlHandler()}
-	go hs.Serve(cln)
-	t.Cleanup(func() {
-		cancel()
-		hs.Close()
-		srv.CloseConnections()
-		<-done
-		lw.Close()
-	})
-	return &testProxy{srv: srv, ca: authority, caFile: filepath.Join(dir, "ca", "ca.pem"),
-		addr: ln.Addr().String(), controlURL: "http://" + cln.Addr().String(), logPath: lw.Path()}
+	return ln
 }
 
 // flows reads the log file itself, which is what survives the proxy.
 func (p *testProxy) flows(t *testing.T) []capture.Flow {
 	t.Helper()
-	f, err := capture.ReadFile(p.logPath)
+	f, err := capture.ReadFile(p.log.Path())
 	if err != nil {
 		t.Fatal(err)
 	}
 	return f
 }
 
-// waitFlows waits until the log holds n records: a flow is written just
-// after its response, so the client can see the reply first.
+// waitFlows waits until the log holds n records (a TLS failure is recorded
+// when the proxy reads the client's alert, which can come after the client
+// has given up), then checks it holds no more.
 func (p *testProxy) waitFlows(t *testing.T, n int) []capture.Flow {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		fl := p.flows(t)
-		if len(fl) >= n || time.Now().After(deadline) {
-			if len(fl) != n {
-				t.Fatalf("flow log holds %d records, want %d", len(fl), n)
-			}
-			return fl
-		}
-		time.Sleep(5 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	p.log.Wait(ctx, int64(n-1))
+	fl := p.flows(t)
+	if len(fl) != n {
+		t.Fatalf("flow log holds %d records, want %d", len(fl), n)
 	}
+	return fl
 }
 
 // curl runs the real curl; it fails the test if curl is missing.
@@ -130,6 +136,9 @@ func proxiedClient(proxyAddr string, roots *x509.CertPool, h2 bool) *http.Client
 		TLSClientConfig:     &tls.Config{RootCAs: roots},
 		ForceAttemptHTTP2:   h2,
 		MaxIdleConnsPerHost: 64,
+		// Requests sending Expect: 100-continue wait for the proxy's
+		// answer, not for a timer.
+		ExpectContinueTimeout: time.Minute,
 	}
 	if !h2 {
 		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}

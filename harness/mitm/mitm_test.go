@@ -2,6 +2,7 @@ package mitm
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
@@ -9,10 +10,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"time"
+	"testing/synctest"
 
 	"golang.org/x/net/websocket"
 
@@ -211,7 +213,7 @@ func TestTransparentModeRoutesBySNI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go p.srv.ServeTransparent(t.Context(), ln)
+	go p.srv.ServeTransparent(ln)
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	out, code := curl(t, "--cacert", p.caFile, "--resolve", "redirected.test:"+port+":127.0.0.1",
 		"https://redirected.test:"+port+"/a")
@@ -290,9 +292,12 @@ func TestControlAPI(t *testing.T) {
 	if code := getJSON(t, p.controlURL+"/healthz", nil); code != 200 {
 		t.Fatal(code)
 	}
-	resp, _ := http.Get(p.controlURL + "/ca.pem")
-	pem, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	caResp, err := http.Get(p.controlURL + "/ca.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pem, _ := io.ReadAll(caResp.Body)
+	caResp.Body.Close()
 	if !bytes.Equal(pem, p.ca.CertPEM()) {
 		t.Error("/ca.pem is not the CA")
 	}
@@ -314,28 +319,16 @@ func TestControlAPI(t *testing.T) {
 			t.Errorf("mark %s: %d, want 400", bad, code)
 		}
 	}
-	// A long-poll returns as soon as a flow arrives.
-	got := make(chan string, 1)
-	go func() {
-		resp, err := http.Get(p.controlURL + "/flows?since=1&wait=20s")
-		if err != nil {
-			got <- err.Error()
-			return
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		got <- string(b)
-	}()
-	time.Sleep(50 * time.Millisecond)
+	// The flows after the mark (the long-poll is TestFlowsLongPoll's).
 	curl(t, "-x", p.addr, "http://poll.test/")
-	select {
-	case body := <-got:
-		fl, err := capture.ReadLog(strings.NewReader(body))
-		if err != nil || len(fl) != 1 || fl[0].Seq != 2 || fl[0].Request.URL != "http://poll.test/" {
-			t.Errorf("long-poll got %q (%v)", body, err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("long-poll did not return after a flow")
+	resp, err := http.Get(p.controlURL + "/flows?since=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fl, err := capture.ReadLog(resp.Body)
+	resp.Body.Close()
+	if err != nil || len(fl) != 1 || fl[0].Seq != 2 || fl[0].Request.URL != "http://poll.test/" {
+		t.Errorf("flows since 1: %+v (%v)", fl, err)
 	}
 	if code := getJSON(t, p.controlURL+"/flows?since=-3", nil); code != 400 {
 		t.Errorf("since=-3: %d", code)
@@ -400,4 +393,79 @@ func TestWebSocketUpgradeRefusedUpstreamIsPassedOn(t *testing.T) {
 	if f.Response.Status != 403 || !strings.Contains(string(f.Response.Body), "no sockets here") || f.Error == "" {
 		t.Errorf("status %d body %q error %q", f.Response.Status, f.Response.Body, f.Error)
 	}
+}
+
+// A long-poll on /flows blocks while nothing is new, returns with the flow
+// that ends the wait, and returns with what there is when the proxy stops.
+// synctest.Wait returns only once every goroutine of the bubble is blocked:
+// the poll is known to be waiting inside the handler, not on its way there,
+// when the flow is appended or the proxy stopped.
+func TestFlowsLongPoll(t *testing.T) {
+	authority, err := ca.New("long-poll test CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	synctest.Test(t, func(t *testing.T) {
+		lw, err := capture.NewLogWriter(filepath.Join(t.TempDir(), "flows.jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer lw.Close()
+		srv, err := New(Config{CA: authority, Log: lw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Close()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel() // ends a poll left blocked by a failure
+		poll := func(query string) <-chan *httptest.ResponseRecorder {
+			got := make(chan *httptest.ResponseRecorder, 1)
+			req := httptest.NewRequestWithContext(ctx, http.MethodGet, "/flows?"+query, nil)
+			go func() {
+				rec := httptest.NewRecorder()
+				srv.ControlHandler().ServeHTTP(rec, req)
+				got <- rec
+			}()
+			return got
+		}
+		answered := func(got <-chan *httptest.ResponseRecorder) *httptest.ResponseRecorder {
+			synctest.Wait()
+			select {
+			case rec := <-got:
+				return rec
+			default:
+				return nil
+			}
+		}
+
+		first := poll("since=0&wait=20s")
+		if rec := answered(first); rec != nil {
+			t.Fatalf("long-poll answered %q before any flow", rec.Body)
+		}
+		mark, err := srv.Mark("start:browse")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := answered(first)
+		if rec == nil {
+			t.Fatal("long-poll still blocked after a flow was recorded")
+		}
+		fl, err := capture.ReadLog(rec.Body)
+		if err != nil || len(fl) != 1 || fl[0].Seq != mark.Seq || fl[0].Mark != "start:browse" {
+			t.Errorf("long-poll answered %+v (%v), want the mark", fl, err)
+		}
+
+		second := poll("since=1&wait=5m")
+		if rec := answered(second); rec != nil {
+			t.Fatalf("long-poll since 1 answered %q with nothing new", rec.Body)
+		}
+		srv.Close()
+		rec = answered(second)
+		if rec == nil {
+			t.Fatal("long-poll still blocked after the proxy stopped")
+		}
+		if rec.Code != 200 || rec.Body.Len() != 0 {
+			t.Errorf("long-poll after stop: %d %q, want 200 and no flows", rec.Code, rec.Body)
+		}
+	})
 }

@@ -3,9 +3,6 @@ package mitm
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/hex"
 	"io"
 	"net/http"
 	"slices"
@@ -14,6 +11,7 @@ import (
 	"sync"
 
 	"telltale.dev/harness/capture"
+	"telltale.dev/protocols"
 )
 
 // inbound is a request as the responders need it, whatever its protocol.
@@ -48,51 +46,17 @@ func (s *Server) respond(ctx context.Context, in *inbound) *outbound {
 	return sinkhole(in)
 }
 
-var (
-	okJSON      = []byte(`{"code":0}`)
-	jsonHeaders = []capture.Header{
-		{Name: "Content-Type", Value: "application/json"},
-		{Name: "Content-Length", Value: strconv.Itoa(len(okJSON))},
-	}
-)
-
-// sinkhole answers like a telemetry endpoint that accepted the upload, so
-// clients go on sending what they would send to the real one.
+// sinkhole answers like the telemetry endpoint would when it accepts the
+// upload (protocols.SinkholeReply), so clients go on sending what they would
+// send to the real one.
 func sinkhole(in *inbound) *outbound {
-	path := in.url
-	if i := strings.Index(path, "://"); i >= 0 {
-		if j := strings.IndexByte(path[i+3:], '/'); j >= 0 {
-			path = path[i+3+j:]
-		}
+	r := protocols.SinkholeReply(in.url)
+	out := &outbound{status: r.Status, body: bytes.NewReader(r.Body), contentLength: int64(len(r.Body)),
+		headers: []capture.Header{{Name: "Content-Length", Value: strconv.Itoa(len(r.Body))}}}
+	if r.ContentType != "" {
+		out.headers = append([]capture.Header{{Name: "Content-Type", Value: r.ContentType}}, out.headers...)
 	}
-	path, _, _ = strings.Cut(path, "?")
-	switch {
-	case strings.HasSuffix(path, "/generate_204") || strings.HasSuffix(path, "/gen_204"):
-		// Connectivity checks: anything else makes Android think the
-		// network is captive and stop sending.
-		return &outbound{status: http.StatusNoContent, headers: []capture.Header{{Name: "Content-Length", Value: "0"}}, body: http.NoBody}
-	case strings.HasSuffix(path, "/track/key_get"):
-		body := oneTrackKey()
-		return &outbound{
-			status: http.StatusOK, body: bytes.NewReader(body), contentLength: int64(len(body)),
-			headers: []capture.Header{
-				{Name: "Content-Type", Value: "application/json"},
-				{Name: "Content-Length", Value: strconv.Itoa(len(body))},
-			},
-		}
-	}
-	return &outbound{status: http.StatusOK, headers: jsonHeaders, body: bytes.NewReader(okJSON), contentLength: int64(len(okJSON))}
-}
-
-// oneTrackKey is the OneTrack key exchange reply: a fresh AES-128 key and a
-// session id, so the client goes on to upload events encrypted with it.
-func oneTrackKey() []byte {
-	var key [16]byte
-	var sid [12]byte
-	rand.Read(key[:])
-	rand.Read(sid[:])
-	return []byte(`{"code":0,"data":{"key":"` + base64.StdEncoding.EncodeToString(key[:]) +
-		`","sid":"` + hex.EncodeToString(sid[:]) + `"}}`)
+	return out
 }
 
 // hopByHop headers belong to one connection and are not forwarded.

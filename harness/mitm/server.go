@@ -78,11 +78,20 @@ type Server struct {
 	log       *slog.Logger
 	transport *http.Transport
 	h2        *http2.Server
+	h2stop    *http.Server // reaches h2's graceful shutdown; see goAwayH2
 	started   time.Time
 	stats     counters
 
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
+	// base is the context of every handler: cancelled by Close (and once
+	// Shutdown is done), it aborts upstream requests.
+	base       context.Context
+	cancel     context.CancelFunc
+	inShutdown atomic.Bool
+	running    group // accept loops and connection handlers
+
+	mu        sync.Mutex
+	conns     map[*clientConn]struct{}
+	listeners map[net.Listener]struct{}
 }
 
 type counters struct {
@@ -107,8 +116,14 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, started: time.Now(), conns: map[net.Conn]struct{}{}}
+	s := &Server{cfg: cfg, log: cfg.Logger, started: time.Now(),
+		conns: map[*clientConn]struct{}{}, listeners: map[net.Listener]struct{}{}}
+	s.base, s.cancel = context.WithCancel(context.Background())
 	s.h2 = &http2.Server{IdleTimeout: idleTimeout, MaxReadFrameSize: 1 << 20}
+	s.h2stop = &http.Server{}
+	if err := http2.ConfigureServer(s.h2stop, s.h2); err != nil {
+		return nil, fmt.Errorf("mitm: HTTP/2 server: %w", err)
+	}
 	if cfg.Mode == Forward {
 		s.transport = s.newTransport()
 	}
@@ -151,30 +166,40 @@ func (s *Server) upstreamAddr(addr string) string {
 	return addr
 }
 
-// ServeProxy accepts HTTP proxy clients on ln until ctx ends or ln fails.
-func (s *Server) ServeProxy(ctx context.Context, ln net.Listener) error {
-	return s.serve(ctx, ln, s.handleProxyConn)
+// ServeProxy accepts HTTP proxy clients on ln until Shutdown or Close, and
+// then returns ErrServerClosed.
+func (s *Server) ServeProxy(ln net.Listener) error {
+	return s.serve(ln, s.handleProxyConn)
 }
 
 // ServeTransparent accepts connections redirected without a proxy setting:
-// TLS routed by its SNI, or plain HTTP routed by its Host header.
-func (s *Server) ServeTransparent(ctx context.Context, ln net.Listener) error {
-	return s.serve(ctx, ln, func(ctx context.Context, c net.Conn) {
+// TLS routed by its SNI, or plain HTTP routed by its Host header. It returns
+// as ServeProxy does.
+func (s *Server) ServeTransparent(ln net.Listener) error {
+	return s.serve(ln, func(ctx context.Context, c *clientConn) {
 		br := getReader(c)
-		defer putReader(br)
+		defer c.release(br)
 		s.handleTunnel(ctx, c, br, "")
 	})
 }
 
-func (s *Server) serve(ctx context.Context, ln net.Listener, handle func(context.Context, net.Conn)) error {
-	stop := context.AfterFunc(ctx, func() { ln.Close() })
-	defer stop()
+func (s *Server) serve(ln net.Listener, handle func(context.Context, *clientConn)) error {
+	if !s.running.enter() {
+		ln.Close()
+		return ErrServerClosed
+	}
+	defer s.running.exit()
+	if !s.addListener(ln) {
+		ln.Close()
+		return ErrServerClosed
+	}
+	defer s.removeListener(ln)
 	var delay time.Duration
 	for {
 		c, err := ln.Accept()
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil
+			if s.inShutdown.Load() {
+				return ErrServerClosed
 			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) {
@@ -186,52 +211,75 @@ func (s *Server) serve(ctx context.Context, ln net.Listener, handle func(context
 			return fmt.Errorf("mitm: accept on %s: %w", ln.Addr(), err)
 		}
 		delay = 0
-		s.track(c, true)
+		cc := s.track(c)
+		if cc == nil {
+			c.Close()
+			continue
+		}
 		go func() {
-			defer s.track(c, false)
-			defer c.Close()
+			defer s.running.exit()
+			defer s.untrack(cc)
+			defer cc.Close()
 			defer func() {
 				// A bug in one connection's handling must not take down
 				// the proxy and every other connection's recording.
 				if r := recover(); r != nil {
 					s.stats.badInput.Add(1)
-					s.log.Error("connection handler panicked", "client", c.RemoteAddr().String(), "panic", r)
+					s.log.Error("connection handler panicked", "client", cc.RemoteAddr().String(), "panic", r)
 				}
 			}()
-			handle(ctx, c)
+			handle(s.base, cc)
 		}()
 	}
 }
 
-func (s *Server) track(c net.Conn, add bool) {
+// addListener registers ln for Shutdown to close; false once stop began.
+func (s *Server) addListener(ln net.Listener) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if add {
-		s.conns[c] = struct{}{}
-		s.stats.connections.Add(1)
-		s.stats.active.Add(1)
-	} else {
-		delete(s.conns, c)
-		s.stats.active.Add(-1)
+	if s.inShutdown.Load() {
+		return false
 	}
+	s.listeners[ln] = struct{}{}
+	return true
 }
 
-// CloseConnections drops every open client connection, for shutdown.
-func (s *Server) CloseConnections() {
+func (s *Server) removeListener(ln net.Listener) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for c := range s.conns {
-		c.Close()
+	delete(s.listeners, ln)
+}
+
+// track registers a new connection and its handler with the running group.
+func (s *Server) track(c net.Conn) *clientConn {
+	if !s.running.enter() {
+		return nil
 	}
+	cc := &clientConn{Conn: c, s: s}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.conns[cc] = struct{}{}
+	s.stats.connections.Add(1)
+	s.stats.active.Add(1)
+	return cc
+}
+
+func (s *Server) untrack(cc *clientConn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.conns, cc)
+	s.stats.active.Add(-1)
 }
 
 // handleProxyConn reads proxy requests: absolute-form for plain HTTP, or
 // CONNECT, after which the connection becomes a tunnel.
-func (s *Server) handleProxyConn(ctx context.Context, c net.Conn) {
+func (s *Server) handleProxyConn(ctx context.Context, c *clientConn) {
 	br := getReader(c)
-	defer putReader(br)
+	defer c.release(br)
 	client := c.RemoteAddr().String()
-	c.SetReadDeadline(time.Now().Add(idleTimeout))
+	if !c.await(br) {
+		return
+	}
 	req, err := readRequest(br)
 	if err != nil {
 		s.rejectRequest(c, err)
@@ -240,7 +288,7 @@ func (s *Server) handleProxyConn(ctx context.Context, c net.Conn) {
 	if req.method != http.MethodConnect {
 		// Plain HTTP through the proxy: this and every later request on
 		// the connection carry their own absolute URL.
-		h := &h1conn{s: s, conn: c, br: br, scheme: "http", client: client}
+		h := &h1conn{s: s, cc: c, conn: c, br: br, scheme: "http", client: client}
 		h.serve(ctx, req)
 		return
 	}
@@ -258,17 +306,15 @@ func (s *Server) handleProxyConn(ctx context.Context, c net.Conn) {
 
 // handleTunnel looks at the first byte of a tunnel: a TLS handshake is
 // intercepted, anything else is read as HTTP/1.
-func (s *Server) handleTunnel(ctx context.Context, c net.Conn, br *bufio.Reader, target string) {
-	c.SetReadDeadline(time.Now().Add(idleTimeout))
-	first, err := br.Peek(1)
-	if err != nil {
+func (s *Server) handleTunnel(ctx context.Context, c *clientConn, br *bufio.Reader, target string) {
+	if !c.await(br) {
 		return
 	}
-	if first[0] == 0x16 {
-		s.intercept(ctx, &bufConn{Conn: c, r: br}, target)
+	if first, _ := br.Peek(1); first[0] == 0x16 {
+		s.intercept(ctx, c, &bufConn{Conn: c, r: br}, target)
 		return
 	}
-	h := &h1conn{s: s, conn: c, br: br, scheme: "http", authority: target, client: c.RemoteAddr().String()}
+	h := &h1conn{s: s, cc: c, conn: c, br: br, scheme: "http", authority: target, client: c.RemoteAddr().String()}
 	h.serve(ctx, nil)
 }
 

@@ -19,7 +19,7 @@ import (
 // intercept terminates the client's TLS with a certificate for its SNI (or
 // the CONNECT target when it sends none) and serves what comes inside. A
 // failed handshake is recorded as a flow of its own.
-func (s *Server) intercept(ctx context.Context, c net.Conn, target string) {
+func (s *Server) intercept(ctx context.Context, cc *clientConn, c net.Conn, target string) {
 	start := time.Now()
 	client := c.RemoteAddr().String()
 	targetHost := target
@@ -77,14 +77,15 @@ func (s *Server) intercept(ctx context.Context, c net.Conn, target string) {
 		}
 	}
 	if cs.NegotiatedProtocol == "h2" {
+		cc.state.Store(connH2)
 		tc.SetReadDeadline(time.Time{})
-		s.h2.ServeConn(tc, &http2.ServeConnOpts{
-			Context: ctx,
-			Handler: &h2handler{s: s, client: client, tls: info, authority: authority},
-		})
+		h := &h2handler{s: s, client: client, tls: info, authority: authority}
+		s.h2.ServeConn(&h2conn{Conn: tc, s: s}, &http2.ServeConnOpts{Context: ctx, Handler: h})
+		// Stream handlers can outlive ServeConn; they record flows too.
+		<-h.streams.wait()
 		return
 	}
-	h := &h1conn{s: s, conn: tc, br: getReader(tc), scheme: "https", authority: authority, client: client, tls: info}
+	h := &h1conn{s: s, cc: cc, conn: tc, br: getReader(tc), scheme: "https", authority: authority, client: client, tls: info}
 	defer putReader(h.br)
 	h.serve(ctx, nil)
 }
@@ -97,9 +98,14 @@ type h2handler struct {
 	client    string
 	tls       *capture.TLSInfo
 	authority string
+	streams   group
 }
 
 func (h *h2handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !h.streams.enter() {
+		return // the connection is gone and its handlers accounted for
+	}
+	defer h.streams.exit()
 	start := time.Now()
 	host := r.Host
 	if host == "" {

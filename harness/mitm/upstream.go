@@ -27,9 +27,11 @@ type upConn struct {
 	conn net.Conn
 	br   *bufio.Reader
 	bw   *bufio.Writer
+	stop func() bool // unhooks the close on the handler's ctx
 }
 
 func (u *upConn) close() {
+	u.stop()
 	u.conn.Close()
 	putReader(u.br)
 	u.bw.Reset(nil)
@@ -82,18 +84,21 @@ func (h *h1conn) forwardH1(ctx context.Context, req *h1req, u, authority string,
 	}
 }
 
+// dialUpstream connects to authority's upstream. The connection closes when
+// ctx ends, which is how a forced stop cuts a request the upstream is
+// sitting on.
 func (s *Server) dialUpstream(ctx context.Context, scheme, authority string) (*upConn, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	d := net.Dialer{KeepAlive: 30 * time.Second}
-	c, err := d.DialContext(ctx, "tcp", s.upstreamAddr(authority))
+	c, err := d.DialContext(dctx, "tcp", s.upstreamAddr(authority))
 	if err != nil {
 		return nil, err
 	}
 	if scheme == "https" {
 		host, _, _ := net.SplitHostPort(authority)
 		tc := tls.Client(c, &tls.Config{ServerName: host, InsecureSkipVerify: s.cfg.UpstreamInsecure, NextProtos: []string{"http/1.1"}}) //nolint:gosec // opt-in for test upstreams
-		if err := tc.HandshakeContext(ctx); err != nil {
+		if err := tc.HandshakeContext(dctx); err != nil {
 			c.Close()
 			return nil, fmt.Errorf("TLS with %s: %w", authority, err)
 		}
@@ -101,7 +106,7 @@ func (s *Server) dialUpstream(ctx context.Context, scheme, authority string) (*u
 	}
 	bw := writerPool.Get().(*bufio.Writer)
 	bw.Reset(c)
-	return &upConn{conn: c, br: getReader(c), bw: bw}, nil
+	return &upConn{conn: c, br: getReader(c), bw: bw, stop: context.AfterFunc(ctx, func() { c.Close() })}, nil
 }
 
 // exchangeUpstream sends one request on h.up and reads the response head.

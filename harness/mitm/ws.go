@@ -2,7 +2,9 @@ package mitm
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha1"
 	"crypto/tls"
 	"encoding/base64"
@@ -69,8 +71,10 @@ func (h *h1conn) websocket(ctx context.Context, req *h1req, u, authority string,
 		flow.Error = err.Error()
 		return
 	}
+	client := &wsPeer{conn: h.conn}
+	h.cc.setOnStop(client.goAway)
 	for {
-		h.conn.SetReadDeadline(time.Now().Add(idleTimeout))
+		client.readFor(idleTimeout)
 		fr, err := readFrame(h.br, nil)
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
@@ -81,12 +85,10 @@ func (h *h1conn) websocket(ctx context.Context, req *h1req, u, authority string,
 		rec.add(true, fr.opcode, fr.payload)
 		switch fr.opcode {
 		case 0x8: // close: echo it, as RFC 6455 5.5.1 asks
-			writeFrame(h.bw, 0x8, fr.payload)
-			h.bw.Flush()
+			client.send(0x8, fr.payload)
 			return
 		case 0x9: // ping
-			writeFrame(h.bw, 0xA, fr.payload)
-			if h.bw.Flush() != nil {
+			if client.send(0xA, fr.payload) != nil {
 				return
 			}
 		}
@@ -102,6 +104,8 @@ func (h *h1conn) wsForward(ctx context.Context, req *h1req, u, authority string,
 		return
 	}
 	defer up.Close()
+	// A forced stop cancels ctx: the upstream goes, and the relay with it.
+	defer context.AfterFunc(ctx, func() { up.Close() })()
 	if h.scheme == "https" {
 		host, _, _ := net.SplitHostPort(authority)
 		tc := tls.Client(up, &tls.Config{ServerName: host, InsecureSkipVerify: h.s.cfg.UpstreamInsecure, NextProtos: []string{"http/1.1"}}) //nolint:gosec // opt-in for test upstreams
@@ -171,31 +175,97 @@ func (h *h1conn) wsForward(ctx context.Context, req *h1req, u, authority string,
 	if err := h.bw.Flush(); err != nil {
 		return
 	}
+	client := &wsPeer{conn: h.conn}
+	server := &wsPeer{conn: up, mask: true}
+	h.cc.setOnStop(func() {
+		client.goAway()
+		server.goAway()
+	})
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		relayFrames(ubr, h.conn, false, rec)
-		h.conn.Close() // unblock the other direction
-	}()
-	relayFrames(h.br, up, true, rec)
-	up.Close()
+	wg.Go(func() { relayFrames(ubr, server, client, false, rec) })
+	relayFrames(h.br, client, server, true, rec)
 	wg.Wait()
 }
 
-// relayFrames copies frames from src to dst as they are, recording each.
-func relayFrames(src *bufio.Reader, dst io.Writer, fromClient bool, rec *frameLog) {
+// relayFrames copies frames from one peer to the other as they are,
+// recording each, until a close frame (the other direction then ends with
+// the answer to it, or closeWait later) or an error, which closes both
+// connections so that the other direction ends too.
+func relayFrames(src *bufio.Reader, from, to *wsPeer, fromClient bool, rec *frameLog) {
+	var raw bytes.Buffer
 	for {
-		fr, err := readFrame(src, dst)
+		raw.Reset()
+		fr, err := readFrame(src, &raw)
+		if err == nil {
+			rec.add(fromClient, fr.opcode, fr.payload)
+			err = to.relay(raw.Bytes(), fr.opcode)
+		}
 		if err != nil {
+			from.conn.Close()
+			to.conn.Close()
 			return
 		}
-		rec.add(fromClient, fr.opcode, fr.payload)
 		if fr.opcode == 0x8 {
 			return
 		}
 	}
 }
+
+// goingAway is the payload of the close frame a stopping proxy sends: 1001,
+// "an endpoint is going away, such as a server going down" (RFC 6455 7.4.1).
+var goingAway = append([]byte{0x03, 0xE9}, "proxy stopping"...)
+
+// wsPeer is one side of a WebSocket that the proxy writes to. Writes are
+// serialised, since stop sends its close frame from another goroutine, and
+// end with the first close frame: nothing may follow one (RFC 6455 5.5.1).
+// After it the peer has closeWait to answer with its own.
+type wsPeer struct {
+	conn   net.Conn
+	mask   bool // the peer is the server: frames to it are masked (RFC 6455 5.3)
+	mu     sync.Mutex
+	closed bool
+	buf    []byte
+}
+
+// send writes one frame of the proxy's own.
+func (p *wsPeer) send(opcode int, payload []byte) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.buf = appendFrame(p.buf[:0], opcode, payload, p.mask)
+	return p.writeLocked(p.buf, opcode)
+}
+
+// relay passes on a frame read from the other peer, unchanged.
+func (p *wsPeer) relay(raw []byte, opcode int) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.writeLocked(raw, opcode)
+}
+
+func (p *wsPeer) writeLocked(frame []byte, opcode int) error {
+	if p.closed {
+		return nil
+	}
+	p.conn.SetWriteDeadline(time.Now().Add(idleTimeout))
+	if opcode == 0x8 {
+		p.closed = true
+		p.conn.SetReadDeadline(time.Now().Add(closeWait))
+	}
+	_, err := p.conn.Write(frame)
+	return err
+}
+
+// readFor lets the peer stay silent for d, unless a close frame went to it.
+func (p *wsPeer) readFor(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.closed {
+		p.conn.SetReadDeadline(time.Now().Add(d))
+	}
+}
+
+// goAway sends the close frame of a proxy that is stopping.
+func (p *wsPeer) goAway() { p.send(0x8, goingAway) }
 
 type frame struct {
 	opcode  int
@@ -261,20 +331,34 @@ func readFrame(br *bufio.Reader, raw io.Writer) (frame, error) {
 	return frame{opcode: opcode, payload: payload}, nil
 }
 
-// writeFrame writes an unmasked (server to client) final frame.
-func writeFrame(bw *bufio.Writer, opcode int, payload []byte) {
-	bw.WriteByte(0x80 | byte(opcode))
+// appendFrame appends a final frame (RFC 6455 5.2), masked with a fresh key
+// when it goes to a server.
+func appendFrame(b []byte, opcode int, payload []byte, mask bool) []byte {
+	b = append(b, 0x80|byte(opcode))
+	var maskBit byte
+	if mask {
+		maskBit = 0x80
+	}
 	switch n := len(payload); {
 	case n < 126:
-		bw.WriteByte(byte(n))
+		b = append(b, maskBit|byte(n))
 	case n <= 0xffff:
-		bw.WriteByte(126)
-		binary.Write(bw, binary.BigEndian, uint16(n))
+		b = append(b, maskBit|126)
+		b = binary.BigEndian.AppendUint16(b, uint16(n))
 	default:
-		bw.WriteByte(127)
-		binary.Write(bw, binary.BigEndian, uint64(n))
+		b = append(b, maskBit|127)
+		b = binary.BigEndian.AppendUint64(b, uint64(n))
 	}
-	bw.Write(payload)
+	if !mask {
+		return append(b, payload...)
+	}
+	var key [4]byte
+	rand.Read(key[:])
+	b = append(b, key[:]...)
+	for i, c := range payload {
+		b = append(b, c^key[i%4])
+	}
+	return b
 }
 
 // frameLog collects frames from both directions of a relay.

@@ -3,10 +3,13 @@ package proxy
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"net"
-	"net/http"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -29,39 +32,12 @@ func freeAddr(t *testing.T) string {
 func TestBinaryKill9LosesNoCompletedFlow(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	bin, cleanup, err := staticBinary(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cleanup()
-	dir := t.TempDir()
-	proxyAddr, controlAddr := freeAddr(t), freeAddr(t)
-	logPath := filepath.Join(dir, "flows.jsonl")
-	cmd := exec.CommandContext(ctx, bin, "proxy", "--listen", proxyAddr, "--control", controlAddr,
-		"--ca-dir", filepath.Join(dir, "ca"), "--flows", logPath)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	for {
-		resp, err := http.Get("http://" + controlAddr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatal("proxy never became healthy")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	authority, err := ca.LoadOrCreate(filepath.Join(dir, "ca"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	killMidLoad(t, proxyAddr, authority.Certificate(), func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	}, func() ([]capture.Flow, error) { return capture.ReadFile(logPath) })
+	p := startProcess(ctx, t)
+	killMidLoad(t, p.proxyAddr, p.root(t), func() {
+		p.cmd.Process.Kill()
+		<-p.exited
+	}, func() ([]capture.Flow, error) { return capture.ReadFile(p.logPath) })
+	logPath := p.logPath
 
 	// telltale har turns the log the crash left into a HAR holding the
 	// same flows.
@@ -69,7 +45,7 @@ func TestBinaryKill9LosesNoCompletedFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.CommandContext(ctx, bin, "har", logPath).Output()
+	out, err := exec.CommandContext(ctx, p.bin, "har", logPath).Output()
 	if err != nil {
 		t.Fatalf("telltale har: %v", err)
 	}
@@ -80,4 +56,95 @@ func TestBinaryKill9LosesNoCompletedFlow(t *testing.T) {
 	if len(har) != len(flows) || !bytes.Equal(har[0].Request.Body, flows[0].Request.Body) {
 		t.Errorf("HAR holds %d flows, the log %d", len(har), len(flows))
 	}
+}
+
+// `telltale proxy` given SIGTERM, which is what `docker stop` sends, with 12
+// uploads in flight answers every one, records every one, and exits 0.
+func TestBinarySIGTERMFinishesUploadsInFlight(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	p := startProcess(ctx, t)
+	stopWithUploadsInFlight(t, p.proxyAddr, p.root(t), 12, func() error {
+		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			return err
+		}
+		return <-p.exited
+	}, func() ([]capture.Flow, error) { return capture.ReadFile(p.logPath) })
+	if out := p.stderr.String(); !strings.Contains(out, "msg=stopped") || strings.Contains(out, "level=ERROR") {
+		t.Errorf("the proxy's log does not end with a clean stop:\n%s", out)
+	}
+}
+
+// process is `telltale proxy` started by a test on free loopback ports.
+type process struct {
+	bin                    string // the telltale binary the test built
+	cmd                    *exec.Cmd
+	dir, logPath           string
+	proxyAddr, controlAddr string
+	stderr                 *stderrWatch
+	exited                 chan error // cmd.Wait's result
+}
+
+// startProcess builds telltale, starts it as a proxy and returns once it
+// logged that it listens (or fails the test with its log if it exits
+// first).
+func startProcess(ctx context.Context, t *testing.T) *process {
+	t.Helper()
+	bin, cleanup, err := staticBinary(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cleanup)
+	dir := t.TempDir()
+	p := &process{bin: bin, dir: dir, logPath: filepath.Join(dir, "flows.jsonl"), proxyAddr: freeAddr(t), controlAddr: freeAddr(t),
+		stderr: &stderrWatch{want: []byte("msg=listening"), seen: make(chan struct{})}, exited: make(chan error, 1)}
+	p.cmd = exec.CommandContext(ctx, bin, "proxy", "--listen", p.proxyAddr, "--control", p.controlAddr,
+		"--ca-dir", filepath.Join(dir, "ca"), "--flows", p.logPath)
+	p.cmd.Stderr = p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.exited <- p.cmd.Wait() }()
+	t.Cleanup(func() { p.cmd.Process.Kill() })
+	select {
+	case <-p.stderr.seen:
+	case err := <-p.exited:
+		t.Fatalf("telltale proxy exited before listening (%v):\n%s", err, p.stderr.String())
+	}
+	return p
+}
+
+func (p *process) root(t *testing.T) *x509.Certificate {
+	t.Helper()
+	authority, err := ca.LoadOrCreate(filepath.Join(p.dir, "ca"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return authority.Certificate()
+}
+
+// stderrWatch keeps what a process writes to stderr and closes seen when
+// it has written want.
+type stderrWatch struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	want []byte
+	seen chan struct{}
+}
+
+func (w *stderrWatch) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	had := bytes.Contains(w.buf.Bytes(), w.want)
+	w.buf.Write(b)
+	if !had && bytes.Contains(w.buf.Bytes(), w.want) {
+		close(w.seen)
+	}
+	return len(b), nil
+}
+
+func (w *stderrWatch) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
 }

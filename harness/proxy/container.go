@@ -169,7 +169,18 @@ func staticBinary(ctx context.Context) (string, func(), error) {
 // Container is the proxy running in a container. It implements Recorder.
 type Container struct {
 	*testcontainers.DockerContainer
-	ctl *control
+	ctl  *control
+	stop time.Duration // SIGTERM to SIGKILL: the drain and stopGrace
+}
+
+// stopGrace is what the proxy may take past its drain timeout to record the
+// exchanges it cut, close its log and exit, before Docker kills it.
+const stopGrace = 2 * time.Second
+
+// stopTimeout is the container's stop timeout for a drain timeout, in the
+// whole seconds Docker counts in.
+func stopTimeout(drain time.Duration) time.Duration {
+	return (drain + stopGrace + time.Second - 1).Truncate(time.Second)
 }
 
 // Run starts the proxy image img (from BuildImage) with its ports published
@@ -177,10 +188,19 @@ type Container struct {
 func Run(ctx context.Context, img string, opts ...testcontainers.ContainerCustomizer) (*Container, error) {
 	disableRyuk()
 	o, rest := collect(opts)
+	if o.drain <= 0 {
+		return nil, fmt.Errorf("proxy: drain timeout %v: want a positive duration", o.drain)
+	}
+	stop := stopTimeout(o.drain)
 	loopback := netip.MustParseAddr("127.0.0.1")
 	custom := []testcontainers.ContainerCustomizer{
 		testcontainers.WithExposedPorts(proxyPort, controlPort),
 		testcontainers.WithCmd(o.args()...),
+		// A plain `docker stop` gives the proxy its drain too.
+		testcontainers.WithConfigModifier(func(cfg *container.Config) {
+			secs := int(stop / time.Second)
+			cfg.StopTimeout = &secs
+		}),
 		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
 			hc.PortBindings = network.PortMap{}
 			for _, p := range []string{proxyPort, controlPort} {
@@ -215,7 +235,7 @@ func Run(ctx context.Context, img string, opts ...testcontainers.ContainerCustom
 		}
 		return nil, fmt.Errorf("proxy: run container from %s: %w", img, err)
 	}
-	c := &Container{DockerContainer: dc}
+	c := &Container{DockerContainer: dc, stop: stop}
 	base, err := c.ControlURL(ctx)
 	if err != nil {
 		dc.Terminate(context.WithoutCancel(ctx))
@@ -255,10 +275,38 @@ func (c *Container) Mark(ctx context.Context, name string) (capture.Flow, error)
 	return c.ctl.mark(ctx, name)
 }
 
-// Terminate stops and removes the container (a bind-mounted flow directory
-// stays).
+// Terminate stops the container (SIGTERM: the proxy drains, see
+// WithDrainTimeout, and closes its log) and removes it; a bind-mounted flow
+// directory stays. A running proxy that does not stop cleanly, as when the
+// drain was cut short, is an error quoting the end of its log.
 func (c *Container) Terminate(ctx context.Context) error {
-	return c.DockerContainer.Terminate(ctx)
+	var stopErr error
+	st, err := c.State(ctx)
+	running := err == nil && st.Running
+	if err := c.Stop(ctx, &c.stop); err == nil && running {
+		stopErr = c.exitStatus(ctx)
+	}
+	if err := c.DockerContainer.Terminate(ctx, testcontainers.StopTimeout(c.stop)); err != nil {
+		return errors.Join(stopErr, fmt.Errorf("proxy: terminate: %w", err))
+	}
+	return stopErr
+}
+
+// exitStatus reports a stopped proxy that did not exit 0, with the end of
+// its log, which removing the container is about to take away.
+func (c *Container) exitStatus(ctx context.Context) error {
+	st, err := c.State(ctx)
+	if err != nil || st.ExitCode == 0 {
+		return nil
+	}
+	var tail []byte
+	if rc, err := c.Logs(ctx); err == nil {
+		tail, _ = io.ReadAll(io.LimitReader(rc, 1<<20))
+		rc.Close()
+		tail = tail[max(0, len(tail)-2048):]
+	}
+	return fmt.Errorf("proxy: the container exited with status %d when stopped (137 means Docker killed it %v after SIGTERM); the end of its log:\n%s",
+		st.ExitCode, c.stop, bytes.TrimSpace(tail))
 }
 
 // healthz waits until /healthz answers on the published control port at

@@ -17,6 +17,7 @@ import (
 
 	"telltale.dev/harness/ca"
 	"telltale.dev/harness/capture"
+	"telltale.dev/harness/mitm"
 )
 
 // The container path is the default, so its tests need a Docker engine and
@@ -198,4 +199,26 @@ func TestStartPrefersTheContainer(t *testing.T) {
 	if _, err := CACert(ctx, r); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Terminate of the container (docker stop: SIGTERM, then the drain) with
+// 12 uploads in flight answers every one and records every one in the
+// bind-mounted log; the container's own stop timeout leaves the drain room.
+func TestContainerTerminateFinishesUploadsInFlight(t *testing.T) {
+	c, authority, dir := recordingContainer(t, "terminate test CA")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	info, err := c.Inspect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := info.Config.StopTimeout; st == nil || time.Duration(*st)*time.Second < mitm.DefaultDrainTimeout+stopGrace || *st > 10 {
+		t.Errorf("container stop timeout %v s, want the drain (%v) and %v of grace, within docker stop's default 10 s", st, mitm.DefaultDrainTimeout, stopGrace)
+	}
+	addr, err := c.ProxyAddr(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopWithUploadsInFlight(t, addr, authority.Certificate(), 12, func() error { return c.Terminate(ctx) },
+		func() ([]capture.Flow, error) { return capture.ReadFile(filepath.Join(dir, "flows.jsonl")) })
 }

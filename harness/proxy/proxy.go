@@ -37,6 +37,9 @@ type Recorder interface {
 	Flows(ctx context.Context, since int64) ([]capture.Flow, error)
 	// Mark appends a named mark and returns it with its seq.
 	Mark(ctx context.Context, name string) (capture.Flow, error)
+	// Terminate stops the proxy: it stops accepting, lets the exchanges in
+	// flight finish for up to the drain timeout (WithDrainTimeout), and
+	// returns once every completed exchange is in the flow log.
 	Terminate(ctx context.Context) error
 }
 
@@ -64,7 +67,10 @@ type options struct {
 	upstreams        map[string]string
 	upstreamInsecure bool
 	bodyLimit        int64
+	drain            time.Duration
 }
+
+func defaultOptions() options { return options{mode: Sinkhole, drain: mitm.DefaultDrainTimeout} }
 
 // WithCA makes the proxy intercept with this CA (PEM certificate and key).
 // Without it the proxy makes its own; fetch it from /ca.pem.
@@ -98,8 +104,14 @@ func WithUpstreamInsecure() Option { return func(o *options) { o.upstreamInsecur
 // WithBodyLimit sets how many bytes of each body are stored.
 func WithBodyLimit(n int64) Option { return func(o *options) { o.bodyLimit = n } }
 
+// WithDrainTimeout sets how long Terminate lets exchanges in flight finish
+// (each is recorded as it completes) before it closes their connections;
+// mitm.DefaultDrainTimeout by default. The container's stop timeout is this
+// plus stopGrace, so Docker never kills a proxy that is still draining.
+func WithDrainTimeout(d time.Duration) Option { return func(o *options) { o.drain = d } }
+
 func collect(opts []testcontainers.ContainerCustomizer) (options, []testcontainers.ContainerCustomizer) {
-	o := options{mode: Sinkhole}
+	o := defaultOptions()
 	var rest []testcontainers.ContainerCustomizer
 	for _, c := range opts {
 		if opt, ok := c.(Option); ok {
@@ -113,7 +125,7 @@ func collect(opts []testcontainers.ContainerCustomizer) (options, []testcontaine
 
 // args are the proxy flags that options add to the image's entrypoint.
 func (o options) args() []string {
-	a := []string{"--mode", string(o.mode)}
+	a := []string{"--mode", string(o.mode), "--drain-timeout", o.drain.String()}
 	for k, v := range o.upstreams {
 		a = append(a, "--upstream-map", k+"="+v)
 	}

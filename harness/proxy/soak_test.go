@@ -47,11 +47,13 @@ const soakMaxRequests = 400_000
 // TestSoakProxyKill9 runs three `telltale proxy` processes under HTTPS load
 // from HTTP/1.1 and HTTP/2 clients (6 per proxy, CONNECT through the proxy)
 // for SOAK_DURATION: a sinkhole and a forward proxy (to a local HTTP/2
-// upstream) killed with SIGKILL every duration/6 and restarted on the same
-// flow log and ports, and a sinkhole left running until the end. After
-// every kill the log holds every flow whose response a client completed,
-// parses up to its last complete line, and its seqs only increase across
-// restarts; each proxy's RSS stays flat as its log grows.
+// upstream) killed with SIGKILL and stopped with SIGTERM in turn every
+// duration/6 and restarted on the same flow log and ports, and a sinkhole
+// left running until the end, when all three get SIGTERM. After every stop
+// the log holds every flow whose response a client completed, parses up to
+// its last complete line, and its seqs only increase across restarts; a
+// SIGTERM under load exits 0 (its drain finished in time); each proxy's RSS
+// stays flat as its log grows.
 func TestSoakProxyKill9(t *testing.T) {
 	duration := soakDuration(t)
 	ctx, cancel := context.WithTimeout(context.Background(), duration+5*time.Minute)
@@ -90,7 +92,7 @@ func TestSoakProxyKill9(t *testing.T) {
 			stopLoad()
 			wg.Wait()
 			for _, q := range procs[:i] {
-				q.killAndCheck(t)
+				q.killAndCheck(t, syscall.SIGKILL)
 			}
 			return
 		}
@@ -114,7 +116,11 @@ func TestSoakProxyKill9(t *testing.T) {
 					return
 				case <-timer.C:
 				}
-				p.killAndCheck(t)
+				sig := syscall.SIGKILL
+				if p.kills%2 == 1 {
+					sig = syscall.SIGTERM
+				}
+				p.killAndCheck(t, sig)
 				if err := p.start(ctx); err != nil {
 					t.Error(err)
 					stopLoad()
@@ -126,7 +132,7 @@ func TestSoakProxyKill9(t *testing.T) {
 	}
 	wg.Wait()
 	for _, p := range procs {
-		p.killAndCheck(t)
+		p.killAndCheck(t, syscall.SIGTERM)
 		p.report(t, duration)
 	}
 }
@@ -277,17 +283,21 @@ func vmRSS(pid int) (int64, bool) {
 	return 0, false
 }
 
-// killAndCheck kills the proxy with SIGKILL and checks the log it left:
-// the lines written since the last check parse, their seqs continue to
-// increase, and every response completed so far has its flow.
-func (p *soakProxy) killAndCheck(t *testing.T) {
+// killAndCheck stops the proxy with sig (SIGKILL, or SIGTERM, which must
+// end in exit status 0) and checks the log it left: the lines written since
+// the last check parse, their seqs continue to increase, and every response
+// completed so far has its flow.
+func (p *soakProxy) killAndCheck(t *testing.T, sig syscall.Signal) {
 	p.mu.Lock()
 	cmd := p.cmd
 	p.mu.Unlock()
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Errorf("%s: kill -9: %v", p.name, err)
+	if err := cmd.Process.Signal(sig); err != nil {
+		t.Errorf("%s: %v: %v", p.name, sig, err)
 	}
-	cmd.Wait()
+	if err := cmd.Wait(); sig == syscall.SIGTERM && err != nil {
+		log, _ := os.ReadFile(p.stderrPath)
+		t.Errorf("%s: stopped by SIGTERM under load: %v; its log:\n%s", p.name, err, log[max(0, len(log)-2048):])
+	}
 	// Read after the process is gone: responses completed from here on
 	// cannot exist, and ids recorded late are checked at the next kill.
 	p.mu.Lock()

@@ -62,7 +62,7 @@ type InProcess struct {
 	proxyLn   net.Listener
 	control   *http.Server
 	ctl       *control
-	cancel    context.CancelFunc
+	drain     time.Duration
 	wg        sync.WaitGroup
 	tmpDir    string
 	closeOnce sync.Once
@@ -72,9 +72,12 @@ type InProcess struct {
 // StartInProcess runs the proxy in this process. Its flow log is
 // WithFlowDir's flows.jsonl, or a temporary one removed by Terminate.
 func StartInProcess(ctx context.Context, opts ...Option) (*InProcess, error) {
-	o := options{mode: Sinkhole}
+	o := defaultOptions()
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if o.drain <= 0 {
+		return nil, fmt.Errorf("proxy: drain timeout %v: want a positive duration", o.drain)
 	}
 	var authority *ca.CA
 	var err error
@@ -86,7 +89,7 @@ func StartInProcess(ctx context.Context, opts ...Option) (*InProcess, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &InProcess{}
+	p := &InProcess{drain: o.drain}
 	dir := o.flowDir
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "telltale-flows-"); err != nil {
@@ -121,10 +124,8 @@ func StartInProcess(ctx context.Context, opts ...Option) (*InProcess, error) {
 	p.ctl = newControl("http://" + controlLn.Addr().String())
 	// The proxy outlives the ctx that started it, as a container would;
 	// Terminate stops it.
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	p.cancel = cancel
 	p.control = &http.Server{Handler: p.srv.ControlHandler(), ReadHeaderTimeout: 10 * time.Second}
-	p.wg.Go(func() { p.srv.ServeProxy(runCtx, p.proxyLn) })
+	p.wg.Go(func() { p.srv.ServeProxy(p.proxyLn) })
 	p.wg.Go(func() { p.control.Serve(controlLn) })
 	if o.mode == Forward {
 		slog.Warn("in-process proxy in forward mode: requests go to their upstream servers", "upstream-map", o.upstreams)
@@ -157,18 +158,27 @@ func (p *InProcess) Mark(ctx context.Context, name string) (capture.Flow, error)
 // LogPath is the flow log's file.
 func (p *InProcess) LogPath() string { return p.log.Path() }
 
-// Terminate stops the proxy and closes its log.
+// Terminate stops the proxy as a container's does on `docker stop`: it
+// stops accepting, lets the exchanges in flight finish for up to the drain
+// timeout (or until ctx ends), then closes the control API and, once the
+// last exchange is recorded, the log. A drain cut short is an error; the
+// exchanges it cut are in the log with the error that ended them.
 func (p *InProcess) Terminate(ctx context.Context) error {
 	p.closeOnce.Do(func() {
-		p.cancel()
-		p.control.Shutdown(ctx)
-		p.srv.CloseConnections()
+		drainCtx, cancel := context.WithTimeout(ctx, p.drain)
+		defer cancel()
+		drainErr := p.srv.Shutdown(drainCtx)
+		// Long-polls answered when the proxy stopped; anything else on
+		// the control API is short.
+		if err := p.control.Shutdown(drainCtx); err != nil {
+			p.control.Close()
+		}
 		p.wg.Wait()
-		p.closeErr = p.log.Close()
+		p.closeErr = errors.Join(drainErr, p.log.Close())
 		p.cleanupTmp()
 	})
-	if errors.Is(p.closeErr, os.ErrClosed) {
-		return nil
+	if p.closeErr != nil {
+		return fmt.Errorf("proxy: terminate: %w", p.closeErr)
 	}
-	return p.closeErr
+	return nil
 }

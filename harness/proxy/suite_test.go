@@ -21,6 +21,7 @@ import (
 
 	"telltale.dev/harness/ca"
 	"telltale.dev/harness/capture"
+	"telltale.dev/harness/mitm/mitmtest"
 )
 
 // exerciseRecorder is what every kind of Recorder must do, with curl as the
@@ -188,7 +189,10 @@ func proxiedClient(proxyAddr string, root *x509.Certificate, h2 bool) *http.Clie
 	roots := x509.NewCertPool()
 	roots.AddCert(root)
 	tr := &http.Transport{Proxy: http.ProxyURL(pu), TLSClientConfig: &tls.Config{RootCAs: roots},
-		ForceAttemptHTTP2: h2, MaxIdleConnsPerHost: 4}
+		ForceAttemptHTTP2: h2, MaxIdleConnsPerHost: 4,
+		// Uploads sending Expect: 100-continue wait for the proxy's
+		// answer, not for a timer.
+		ExpectContinueTimeout: time.Minute}
 	if !h2 {
 		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
 	}
@@ -224,6 +228,7 @@ func killMidLoad(t *testing.T, addr string, root *x509.Certificate, kill func(),
 	var next, done atomic.Int64
 	var mu sync.Mutex
 	completed := map[string]bool{}
+	enough := make(chan struct{})
 	var wg sync.WaitGroup
 	for c := range 32 {
 		wg.Go(func() {
@@ -237,12 +242,15 @@ func killMidLoad(t *testing.T, addr string, root *x509.Certificate, kill func(),
 				mu.Lock()
 				completed[id] = true
 				mu.Unlock()
-				done.Add(1)
+				if done.Add(1) == 3000 {
+					close(enough)
+				}
 			}
 		})
 	}
-	for done.Load() < 3000 && ctx.Err() == nil {
-		time.Sleep(time.Millisecond)
+	select {
+	case <-enough:
+	case <-ctx.Done():
 	}
 	kill()
 	wg.Wait()
@@ -288,4 +296,67 @@ func curl(t *testing.T, args ...string) (string, int) {
 		t.Fatal(err)
 	}
 	return out.String(), 0
+}
+
+// stopWithUploadsInFlight starts n uploads through the proxy at addr (HTTP/1.1
+// and HTTP/2 in turn, through CONNECT) and holds each in flight by holding
+// its body; then it calls stop, waits for the sign that stop has begun (an
+// idle keep-alive connection closed), sends the bodies, and checks that
+// every upload is answered and, once stop returned, is in the log readLog
+// reads with the exchange that opened the idle connection.
+func stopWithUploadsInFlight(t *testing.T, addr string, root *x509.Certificate, n int, stop func() error, readLog func() ([]capture.Flow, error)) {
+	t.Helper()
+	clients := []*http.Client{proxiedClient(addr, root, false), proxiedClient(addr, root, true)}
+	defer func() {
+		for _, hc := range clients {
+			hc.CloseIdleConnections()
+		}
+	}()
+	uploads := make([]*mitmtest.Upload, n)
+	for i := range uploads {
+		uploads[i] = mitmtest.StartUpload(clients[i%2], "https://upload.test/v1/batch", fmt.Sprintf("%02d", i), false)
+	}
+	for _, u := range uploads {
+		u.WaitInFlight(t)
+	}
+	idle := mitmtest.IdleConn(t, addr)
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+	mitmtest.WaitClosed(t, idle)
+	for _, u := range uploads {
+		u.Release()
+	}
+	for _, u := range uploads {
+		if r := u.Result(); r.Err != nil || r.Status != 200 || r.Body != `{"code":0}` {
+			t.Errorf("upload %s after stop began: %+v, want 200 {\"code\":0}", u.Name, r)
+		}
+	}
+	if err := <-stopped; err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	flows, err := readLog()
+	if err != nil {
+		t.Fatalf("flow log after stop: %v", err)
+	}
+	recordedOnce(t, flows, uploads)
+}
+
+// recordedOnce checks that flows hold each upload once, answered 200
+// without error, and besides them only the idle connection's GET.
+func recordedOnce(t *testing.T, flows []capture.Flow, uploads []*mitmtest.Upload) {
+	t.Helper()
+	recorded := map[string]int{}
+	for _, f := range flows {
+		if f.Request != nil && f.Error == "" && f.Response != nil && f.Response.Status == 200 {
+			recorded[string(f.Request.Body)]++
+		}
+	}
+	for _, u := range uploads {
+		if recorded[u.Payload()] != 1 {
+			t.Errorf("upload %s is recorded %d times, want once", u.Name, recorded[u.Payload()])
+		}
+	}
+	if len(flows) != len(uploads)+1 || recorded[""] != 1 {
+		t.Errorf("%d records, want the %d uploads and the idle connection's GET", len(flows), len(uploads))
+	}
 }

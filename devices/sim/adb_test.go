@@ -17,9 +17,11 @@ import (
 
 	"telltale.dev/devices/adb"
 	"telltale.dev/devices/adb/adbtest"
+	"telltale.dev/devices/profiles"
 	"telltale.dev/devices/sim/simtest"
 	"telltale.dev/devices/sim/telemetry"
 	"telltale.dev/fixtures/apk"
+	"telltale.dev/protocols"
 )
 
 // These tests drive the phone through the real Debian adb server and the
@@ -102,7 +104,7 @@ func TestAdbDevicesAndShell(t *testing.T) {
 		{"getprop ro.product.model", "Redmi Note 8\n", 0},
 		{"false", "", 1},
 		{"ls /nope", "ls: /nope: No such file or directory\n", 1},
-		{"frobnicate", "/system/bin/sh: frobnicate: not found\n", 127},
+		{"frobnicate", "/system/bin/sh: frobnicate: inaccessible or not found\n", 127},
 	}
 	for _, c := range cases {
 		if got, code := r.adb("shell", c.cmd); got != c.out || code != c.code {
@@ -132,16 +134,31 @@ func TestAdbStateChangesReadBack(t *testing.T) {
 		{"dumpsys battery reset", "dumpsys battery | grep 'AC powered'", "  AC powered: false\n"},
 		{"svc wifi disable", "cmd wifi status", "Wifi is disabled\n"},
 		{"svc wifi enable; cmd wifi connect-network CanaryNet open", "cmd wifi status", "Wifi is enabled\nWifi is connected to \"CanaryNet\"\n"},
-		{"input keyevent 26", "dumpsys power | grep mWakefulness", "  mWakefulness=Asleep\n"},
-		{"input keyevent 224; input tap 100 200; input swipe 1 2 3 4 100; input text hello", "dumpsys power | grep mWakefulness", "  mWakefulness=Awake\n"},
-		{"am start -n com.miui.securitycenter/.Main", "dumpsys activity | grep mResumedActivity", "  mResumedActivity: ActivityRecord{1a2b3c u0 com.miui.securitycenter/.Main t7}\n"},
-		{"am force-stop com.miui.securitycenter", "dumpsys activity | grep mResumedActivity", "  mResumedActivity: ActivityRecord{1a2b3c u0 /.Main t7}\n"},
+		{"input keyevent 26", "dumpsys power | grep mWakefulness=", "  mWakefulness=Asleep\n"},
+		{"input keyevent 224; input swipe 1 2 3 4 100; input text hello", "dumpsys power | grep mWakefulness=", "  mWakefulness=Awake\n"},
 	}
 	for _, s := range steps {
 		r.shell(s.do)
 		if got := r.shell(s.check); got != s.want {
 			t.Errorf("after %q, %q gave %q, want %q", s.do, s.check, got, s.want)
 		}
+	}
+	// The resumed activity, as tools read it: the component is the last
+	// but one word of the mResumedActivity line.
+	resumed := func() string {
+		f := strings.Fields(r.shell("dumpsys activity activities | grep mResumedActivity"))
+		if len(f) < 2 {
+			t.Fatalf("no mResumedActivity line: %q", f)
+		}
+		return f[len(f)-2]
+	}
+	r.shell("am start -n com.miui.securitycenter/com.miui.securityscan.MainActivity")
+	if got := resumed(); got != "com.miui.securitycenter/com.miui.securityscan.MainActivity" {
+		t.Errorf("after am start: resumed %q", got)
+	}
+	r.shell("am force-stop com.miui.securitycenter")
+	if got := resumed(); got != "com.miui.home/.launcher.Launcher" {
+		t.Errorf("after am force-stop the home screen must be back, resumed %q", got)
 	}
 	if got := r.shell("logcat -d"); !strings.Contains(got, "change-setting com.android.settings") {
 		t.Errorf("logcat -d lacks the phone's events: %q", got)
@@ -366,7 +383,7 @@ func TestTelemetryOverAdbReverse(t *testing.T) {
 	for _, q := range px.Requests() {
 		switch {
 		case q.Host == "sa.api.intl.miui.com":
-			evs, err := telemetry.DecodeSA(q.Body)
+			evs, err := protocols.DecodeSA(q.Body)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -374,7 +391,7 @@ func TestTelemetryOverAdbReverse(t *testing.T) {
 			sawSearch = props["search_word"] == "canary words" && strings.Contains(props["url"].(string), "q=canary%20words") &&
 				props["$device_id"] == r.shell("settings get secure android_id")[:16]
 		case q.Path == "/track/v4":
-			js, err := telemetry.OpenOneTrack(px.Key, q.Body)
+			js, err := protocols.OpenOneTrack(px.Key, q.Body)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -389,9 +406,9 @@ func TestTelemetryOverAdbReverse(t *testing.T) {
 	if out, code := r.adb("reverse", "--remove-all"); code != 0 {
 		t.Fatalf("reverse --remove-all: %s", out)
 	}
-	r.shell("mkdir /sdcard/CanaryFolder")
+	r.shell("input keyevent 224; input keyevent 26") // wake, then lock again
 	r.flush()
-	if recs := drain(t, truth); len(recs) != 1 || recs[0].Reason != "no-reverse" || recs[0].Values["folder"] != "CanaryFolder" {
+	if recs := drain(t, truth); len(recs) != 1 || recs[0].Reason != "no-reverse" || recs[0].Action != profiles.ActionLockScreen {
 		t.Errorf("without reverse: %+v", recs)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"telltale.dev/devices/adb"
 )
 
 // BenchmarkPush64MiB pushes 64 MiB with telltale's adb client through the
@@ -53,18 +55,13 @@ func BenchmarkShell8Streams(b *testing.B) {
 	for range streams {
 		wg.Go(func() {
 			for next.Add(1) <= int64(b.N) {
-				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-				res, err := dev.Shell(ctx, "echo ok")
-				cancel()
-				if err == nil {
-					err = res.Err()
-				}
+				out, err := shellOnce(dev, "echo ok")
 				if err != nil {
 					b.Error(err)
 					return
 				}
-				if string(res.Stdout) != "ok\n" {
-					b.Errorf("echo ok printed %q", res.Stdout)
+				if string(out) != "ok\n" {
+					b.Errorf("echo ok printed %q", out)
 					return
 				}
 			}
@@ -73,4 +70,33 @@ func BenchmarkShell8Streams(b *testing.B) {
 	wg.Wait()
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "roundtrips/s")
+}
+
+// BenchmarkUIAutomatorDump dumps the home screen to /dev/tty through the
+// real adb server, as a UI driver does before every step; ns/op is the
+// latency of one dump.
+func BenchmarkUIAutomatorDump(b *testing.B) {
+	r := startConnected(b, Config{NoNoise: true})
+	dev := r.server.Device(r.phone.Serial())
+	for b.Loop() {
+		out, err := shellOnce(dev, "uiautomator dump /dev/tty")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !bytes.HasSuffix(out, []byte("</hierarchy>UI hierchary dumped to: /dev/tty\n")) {
+			b.Fatalf("dump ends %q", out[max(0, len(out)-60):])
+		}
+	}
+}
+
+// shellOnce runs cmd through the adb server and returns its stdout, or an
+// error for a failed stream or a non-zero exit.
+func shellOnce(dev *adb.Device, cmd string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := dev.Shell(ctx, cmd)
+	if err != nil {
+		return nil, err
+	}
+	return res.Stdout, res.Err()
 }

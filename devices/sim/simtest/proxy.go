@@ -12,17 +12,17 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/base64"
 	"encoding/pem"
 	"fmt"
 	"io"
 	"math/big"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"telltale.dev/protocols"
 )
 
 // Request is one request the proxy received inside a CONNECT tunnel.
@@ -147,8 +147,8 @@ func (p *Proxy) serve(c net.Conn) {
 		p.reqs = append(p.reqs, Request{Host: host, Method: r.Method, Path: r.URL.RequestURI(), Header: r.Header, Body: body})
 		p.mu.Unlock()
 		reply := `{"code":0}`
-		if strings.HasPrefix(r.URL.Path, "/track/key_get") {
-			reply = fmt.Sprintf(`{"code":0,"data":{"key":"%s","sid":"test-sid"}}`, base64.StdEncoding.EncodeToString(p.Key))
+		if r.URL.Path == protocols.OneTrackKeyPath {
+			reply = string(protocols.OneTrackKeyReplyFor(p.Key, "test-sid"))
 		}
 		fmt.Fprintf(tc, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(reply), reply)
 		if r.Close {

@@ -18,11 +18,16 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"telltale.dev/devices/sim/clock"
+	"telltale.dev/protocols"
 )
 
 // Source is the phone as the engine sees it.
 type Source interface {
-	Host
+	// Setting returns a settings value ("" and false when unset), for
+	// rules that report only under a setting.
+	Setting(ns, key string) (string, bool)
 	// Network says whether Wi-Fi is connected and to which SSID.
 	Network() (wifi bool, ssid string)
 }
@@ -43,8 +48,12 @@ type Identity struct {
 
 // Config sets up an Engine.
 type Config struct {
-	Rules    *RuleSet // nil: the phone sends nothing
-	Source   Source
+	Rules  *RuleSet // nil: the phone sends nothing
+	Source Source
+	// Net is how the phone's apps reach the network.
+	Net Net
+	// Clock stamps and paces events (default: the real clock).
+	Clock    clock.Clock
 	Identity Identity
 	Truth    *Truth
 	Logger   *slog.Logger
@@ -89,6 +98,9 @@ func Start(cfg Config) *Engine {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Second
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real()
+	}
 	if cfg.QueueSize <= 0 {
 		cfg.QueueSize = 256
 	}
@@ -123,7 +135,7 @@ func (e *Engine) Observe(o Occurrence) {
 		if r.Action != o.Action || slices.Contains(r.SkipKeys, o.Values["key"]) || !e.holds(r.When) {
 			continue
 		}
-		e.enqueue(item{rule: r, occ: o, at: time.Now()})
+		e.enqueue(item{rule: r, occ: o, at: e.cfg.Clock.Now()})
 	}
 }
 
@@ -169,14 +181,15 @@ func (e *Engine) worker() {
 
 func (e *Engine) noise(n Noise) {
 	defer e.wg.Done()
-	t := time.NewTicker(time.Duration(n.Every))
+	t := e.cfg.Clock.NewTimer(time.Duration(n.Every))
 	defer t.Stop()
 	for {
 		select {
 		case <-e.ctx.Done():
 			return
-		case <-t.C:
-			e.enqueue(item{rule: n.Rule, occ: Occurrence{App: n.App, Values: map[string]string{}}, at: time.Now()})
+		case <-t.C():
+			e.enqueue(item{rule: n.Rule, occ: Occurrence{App: n.App, Values: map[string]string{}}, at: e.cfg.Clock.Now()})
+			t.Reset(time.Duration(n.Every))
 		}
 	}
 }
@@ -265,12 +278,12 @@ func (e *Engine) send(it item) (int, error) {
 	switch r.Format {
 	case FormatSA:
 		ev := e.saEvent(it)
-		ev["_flush_time"] = time.Now().UnixMilli()
-		body, err = EncodeSA([]map[string]any{ev})
+		ev["_flush_time"] = e.cfg.Clock.Now().UnixMilli()
+		body, err = protocols.EncodeSA([]map[string]any{ev})
 		headers.Set("Content-Type", "application/x-www-form-urlencoded")
 	case FormatJSONGzip:
 		body, err = json.Marshal(e.flatEvent(it, imeiMD5))
-		body = Gzip(body)
+		body = protocols.Gzip(body)
 		headers.Set("Content-Type", "application/json; charset=utf-8")
 		headers.Set("Content-Encoding", "gzip")
 	case FormatMistat:
@@ -314,7 +327,7 @@ func copyHeader(dst, src http.Header) {
 
 func (e *Engine) do(ctx context.Context, req *http.Request, r Rule) (int, error) {
 	req.Header.Set("User-Agent", "Dalvik/2.1.0 (Linux; U; Android "+e.cfg.Identity.Android+"; "+e.cfg.Identity.Model+" MIUI/"+e.cfg.Identity.MIUIVersion+")")
-	status, _, err := Do(ctx, e.cfg.Source, req, r.UserCA)
+	status, _, err := Do(ctx, e.cfg.Net, req, r.UserCA)
 	return status, err
 }
 
@@ -428,7 +441,7 @@ func (e *Engine) sendOneTrack(ctx context.Context, it item) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		body, err := SealOneTrack(key, []map[string]any{e.flatEvent(it, imeiPlain)})
+		body, err := protocols.SealOneTrack(key, []map[string]any{e.flatEvent(it, imeiPlain)})
 		if err != nil {
 			return 0, err
 		}
@@ -438,13 +451,13 @@ func (e *Engine) sendOneTrack(ctx context.Context, it item) (int, error) {
 		}
 		_, net := e.network()
 		req.Header.Set("Content-Type", "application/octet-stream")
-		req.Header.Set("OT_SID", sid)
-		req.Header.Set("OT_ts", strconv.FormatInt(time.Now().UnixMilli(), 10))
-		req.Header.Set("OT_net", net)
-		req.Header.Set("OT_sender", e.app(it))
-		req.Header.Set("OT_protocol", "3.0")
+		req.Header.Set(protocols.OneTrackHeaderSID, sid)
+		req.Header.Set(protocols.OneTrackHeaderTime, strconv.FormatInt(e.cfg.Clock.Now().UnixMilli(), 10))
+		req.Header.Set(protocols.OneTrackHeaderNet, net)
+		req.Header.Set(protocols.OneTrackHeaderSender, e.app(it))
+		req.Header.Set(protocols.OneTrackHeaderProtocol, protocols.OneTrackProtocol)
 		req.Header.Set("User-Agent", "Dalvik/2.1.0 (Linux; U; Android "+e.cfg.Identity.Android+")")
-		status, reply, err := Do(ctx, e.cfg.Source, req, it.rule.UserCA)
+		status, reply, err := Do(ctx, e.cfg.Net, req, it.rule.UserCA)
 		if err != nil {
 			return status, err
 		}
@@ -470,16 +483,16 @@ func (e *Engine) oneTrackKey(ctx context.Context, it item, renew bool) ([]byte, 
 	_, _ = rand.Read(secret)
 	sk := base64.StdEncoding.EncodeToString(secret)
 	form := url.Values{"secretKey": {sk}, "sign": {md5hex(sk + e.cfg.Identity.AndroidID)}}
-	req, err := newRequest(ctx, http.MethodPost, it.rule.Host, "/track/key_get", []byte(form.Encode()))
+	req, err := newRequest(ctx, http.MethodPost, it.rule.Host, protocols.OneTrackKeyPath, []byte(form.Encode()))
 	if err != nil {
 		return nil, "", err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	_, reply, err := Do(ctx, e.cfg.Source, req, it.rule.UserCA)
+	_, reply, err := Do(ctx, e.cfg.Net, req, it.rule.UserCA)
 	if err != nil {
 		return nil, "", err
 	}
-	key, sid, err := ParseKeyReply(reply)
+	key, sid, err := protocols.ParseOneTrackKeyReply(reply)
 	if err != nil {
 		return nil, "", &SendError{Reason: "key", Err: err}
 	}

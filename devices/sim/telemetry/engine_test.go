@@ -3,7 +3,6 @@ package telemetry_test
 import (
 	"bytes"
 	"context"
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -14,17 +13,20 @@ import (
 	"time"
 
 	"telltale.dev/devices/sim/adbd"
+	"telltale.dev/devices/sim/clock"
+	"telltale.dev/devices/sim/netstack"
 	"telltale.dev/devices/sim/simtest"
 	"telltale.dev/devices/sim/telemetry"
+	"telltale.dev/devices/sim/vfs"
+	"telltale.dev/protocols"
 )
 
-// source is a phone reduced to what the engine asks: settings, a CA store and
-// a reverse rule to the test proxy. Dials are counted to prove that no
-// unreachable proxy is ever dialed.
+// source is a phone reduced to what the engine asks: settings, Wi-Fi, and
+// (through the real network stack) a CA store and a reverse rule to the test
+// proxy. Dials are counted to prove that no unreachable proxy is ever dialed.
 type source struct {
 	mu       sync.Mutex
 	settings map[string]string
-	cas      *x509.CertPool
 	reverse  map[string]string // "tcp:8080" -> host address
 	wifi     bool
 	dials    atomic.Int32
@@ -43,8 +45,7 @@ func (s *source) set(k, v string) {
 	s.mu.Unlock()
 }
 
-func (s *source) TrustedCAs(bool) *x509.CertPool { return s.cas }
-func (s *source) Network() (bool, string)        { return s.wifi, "" }
+func (s *source) Network() (bool, string) { return s.wifi, "" }
 
 func (s *source) DialReverse(ctx context.Context, local string) (net.Conn, error) {
 	s.dials.Add(1)
@@ -54,6 +55,29 @@ func (s *source) DialReverse(ctx context.Context, local string) (net.Conn, error
 	}
 	var d net.Dialer
 	return d.DialContext(ctx, "tcp", addr)
+}
+
+func (s *source) Disconnect(time.Duration) {}
+
+// stack is the phone's network stack over src, with the test proxy's CA in
+// the system store when trustCA.
+func stack(t testing.TB, src *source, caPEM []byte, trustCA bool) *netstack.Stack {
+	t.Helper()
+	fs := vfs.New("/system")
+	if err := fs.Remount("/system", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := fs.MkdirAll(netstack.SystemCADir, 0o755, vfs.RootUID); err != nil {
+		t.Fatal(err)
+	}
+	if trustCA {
+		if err := fs.WriteFile(netstack.SystemCADir+"/test.0", caPEM, 0o644, vfs.RootUID, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := netstack.New(netstack.Config{Settings: src, Files: fs, Clock: clock.Real(), SDK: 29})
+	n.SetTunnel(src)
+	return n
 }
 
 type rig struct {
@@ -74,17 +98,14 @@ func newRig(t testing.TB, firmware string, trustCA bool) *rig {
 		t.Fatalf("no ruleset for %s", firmware)
 	}
 	px := simtest.NewProxy(t)
-	pool := x509.NewCertPool()
-	if trustCA {
-		pool.AppendCertsFromPEM(px.CAPEM)
-	}
-	src := &source{settings: map[string]string{"global:http_proxy": "127.0.0.1:8080"}, cas: pool, wifi: true,
+	src := &source{settings: map[string]string{"global:http_proxy": "127.0.0.1:8080"}, wifi: true,
 		reverse: map[string]string{"tcp:8080": fmt.Sprintf("127.0.0.1:%d", px.Port())}}
 	for k, v := range rs.Settings {
 		src.settings[k] = v
 	}
 	truth := &telemetry.TruthLog{}
-	eng := telemetry.Start(telemetry.Config{Rules: rs, Source: src, Truth: telemetry.NewTruth(truth), NoiseOff: true,
+	eng := telemetry.Start(telemetry.Config{Rules: rs, Source: src, Net: stack(t, src, px.CAPEM, trustCA),
+		Truth: telemetry.NewTruth(truth), NoiseOff: true,
 		Timeout: 5 * time.Second,
 		Identity: telemetry.Identity{Serial: "127.0.0.1:1", Device: "ginkgo", Model: "Redmi Note 8", MIUIVersion: firmware,
 			Android: "10", AndroidID: "0123456789abcdef", IMEI: "861234567890123"}})
@@ -125,7 +146,7 @@ func TestSensorsAnalyticsDelivered(t *testing.T) {
 	if q.Host != "sa.api.intl.miui.com" || q.Method != "POST" || q.Path != "/sa?project=mibrowser_global" {
 		t.Fatalf("request %s %s%s", q.Method, q.Host, q.Path)
 	}
-	evs, err := telemetry.DecodeSA(q.Body)
+	evs, err := protocols.DecodeSA(q.Body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +198,7 @@ func TestOneTrackKeyExchangeAndUpload(t *testing.T) {
 		if bytes.Contains(u.Body, []byte("Canary")) {
 			t.Error("OneTrack body is readable without the key")
 		}
-		js, err := telemetry.OpenOneTrack(r.proxy.Key, u.Body)
+		js, err := protocols.OpenOneTrack(r.proxy.Key, u.Body)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -278,7 +299,7 @@ func TestGzipJSONAndMistat(t *testing.T) {
 			if q.Header.Get("Content-Encoding") != "gzip" {
 				t.Errorf("api.sec without gzip: %v", q.Header)
 			}
-			js, err := telemetry.Gunzip(q.Body)
+			js, err := protocols.Gunzip(q.Body)
 			if err != nil || !strings.Contains(string(js), `"package":"com.canary.pkg"`) {
 				t.Errorf("api.sec body %s (%v)", js, err)
 			}

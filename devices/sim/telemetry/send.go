@@ -12,16 +12,21 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 )
 
-// Host is what the sender needs from the phone.
-type Host interface {
-	// Setting returns a settings value ("" and false when unset).
-	Setting(ns, key string) (string, bool)
+// Net is the phone's network stack as the sender needs it
+// (devices/sim/netstack).
+type Net interface {
+	// Proxy is the global HTTP proxy ("host:port"), or an error wrapping
+	// netstack.ErrNoProxy.
+	Proxy() (string, error)
+	// Dial connects as an app on the phone does: errors wrap
+	// syscall.ENETUNREACH off the phone's loopback and ECONNREFUSED where
+	// no adb reverse rule answers.
+	Dial(ctx context.Context, addr string) (net.Conn, error)
 	// TrustedCAs is the CA pool an app trusts; userStore for apps that opt in.
 	TrustedCAs(userStore bool) *x509.CertPool
-	// DialReverse connects through an adb reverse rule for local ("tcp:8080").
-	DialReverse(ctx context.Context, local string) (net.Conn, error)
 }
 
 // SendError is a failed delivery with its ground-truth reason.
@@ -39,20 +44,19 @@ func fail(reason string, err error) error { return &SendError{Reason: reason, Er
 const maxReply = 1 << 20
 
 // Do sends req to https://req.Host through the phone's proxy, the way an app
-// on the phone would: only to a proxy on the phone's loopback, reached over an
-// adb reverse rule, and never to any other address, so the simulated phone
-// cannot touch a real network. It returns the status and the reply body.
-func Do(ctx context.Context, h Host, req *http.Request, userCA bool) (int, []byte, error) {
-	proxy, _ := h.Setting("global", "http_proxy")
-	phost, pport, err := net.SplitHostPort(proxy)
-	if proxy == "" || proxy == "null" || err != nil || pport == "0" || pport == "" {
-		return 0, nil, fail("no-proxy", fmt.Errorf("no usable global http_proxy (%q): the network is unreachable", proxy))
-	}
-	if phost != "127.0.0.1" && phost != "localhost" && phost != "::1" {
-		return 0, nil, fail("proxy-not-loopback", fmt.Errorf("proxy %s is off the phone; the simulated phone has no network", proxy))
-	}
-	raw, err := h.DialReverse(ctx, "tcp:"+pport)
+// on the phone would, and returns the status and the reply body. The network
+// stack decides what is reachable: only a proxy on the phone's loopback,
+// carried to the host by an adb reverse rule.
+func Do(ctx context.Context, n Net, req *http.Request, userCA bool) (int, []byte, error) {
+	proxy, err := n.Proxy()
 	if err != nil {
+		return 0, nil, fail("no-proxy", err)
+	}
+	raw, err := n.Dial(ctx, proxy)
+	switch {
+	case errors.Is(err, syscall.ENETUNREACH):
+		return 0, nil, fail("proxy-not-loopback", fmt.Errorf("proxy %s is off the phone: %w", proxy, err))
+	case err != nil:
 		return 0, nil, fail("no-reverse", fmt.Errorf("connect to proxy %s: %w", proxy, err))
 	}
 	defer raw.Close()
@@ -79,7 +83,7 @@ func Do(ctx context.Context, h Host, req *http.Request, userCA bool) (int, []byt
 	}
 	tc := tls.Client(&bufferedConn{Conn: raw, r: br}, &tls.Config{
 		ServerName: req.URL.Hostname(),
-		RootCAs:    h.TrustedCAs(userCA),
+		RootCAs:    n.TrustedCAs(userCA),
 		NextProtos: []string{"http/1.1"},
 		MinVersion: tls.VersionTLS12,
 	})

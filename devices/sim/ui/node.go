@@ -1,0 +1,105 @@
+// Package ui is the simulated phone's view hierarchy: the nodes an app's
+// screen is made of, carrying the attributes `uiautomator dump` prints and
+// the handlers input reaches them by; the XML dump in the platform tool's
+// format; hit testing for taps; and a PNG a person can read for screencap.
+package ui
+
+import "fmt"
+
+// Rect is a box in screen pixels, right and bottom exclusive.
+type Rect struct{ Left, Top, Right, Bottom int }
+
+// R builds a Rect.
+func R(left, top, right, bottom int) Rect { return Rect{left, top, right, bottom} }
+
+func (r Rect) Width() int  { return r.Right - r.Left }
+func (r Rect) Height() int { return r.Bottom - r.Top }
+func (r Rect) Empty() bool { return r.Right <= r.Left || r.Bottom <= r.Top }
+
+// Contains says whether the pixel (x, y) is inside r.
+func (r Rect) Contains(x, y int) bool {
+	return x >= r.Left && x < r.Right && y >= r.Top && y < r.Bottom
+}
+
+// Center is where a driver taps: the middle of the bounds.
+func (r Rect) Center() (x, y int) { return (r.Left + r.Right) / 2, (r.Top + r.Bottom) / 2 }
+
+// Intersect is the part of r inside o; the zero Rect when they do not meet.
+func (r Rect) Intersect(o Rect) Rect {
+	x := Rect{max(r.Left, o.Left), max(r.Top, o.Top), min(r.Right, o.Right), min(r.Bottom, o.Bottom)}
+	if x.Empty() {
+		return Rect{}
+	}
+	return x
+}
+
+// String is Rect.toShortString, the form of the bounds attribute: "[0,0][1080,2340]".
+func (r Rect) String() string {
+	return fmt.Sprintf("[%d,%d][%d,%d]", r.Left, r.Top, r.Right, r.Bottom)
+}
+
+// Node is one view. The exported attributes are what AccessibilityNodeInfo
+// reports and `uiautomator dump` prints; the handlers are how injected input
+// reaches the app and are never dumped.
+type Node struct {
+	Text, ResourceID, Class, Package, ContentDesc, Hint string
+
+	Checkable, Checked, Clickable, Focusable, Focused bool
+	Scrollable, LongClickable, Password, Selected     bool
+	// Disabled is the inverse of the enabled attribute, so that a zero Node
+	// is enabled as most views are.
+	Disabled bool
+
+	Bounds   Rect
+	Children []*Node
+
+	// OnClick runs when a tap lands on the node.
+	OnClick func()
+	// OnText receives `input text` while the node has focus.
+	OnText func(text string)
+	// OnEditorAction runs on KEYCODE_ENTER while the node has focus.
+	OnEditorAction func()
+}
+
+// Walk calls fn on n and its descendants, depth first in child order,
+// until fn returns false.
+func (n *Node) Walk(fn func(*Node) bool) bool {
+	if !fn(n) {
+		return false
+	}
+	for _, c := range n.Children {
+		if !c.Walk(fn) {
+			return false
+		}
+	}
+	return true
+}
+
+// Focus is the focused node of the tree, nil when none has focus.
+func (n *Node) Focus() *Node {
+	var found *Node
+	n.Walk(func(c *Node) bool {
+		if c.Focused {
+			found = c
+			return false
+		}
+		return true
+	})
+	return found
+}
+
+// Window is one surface on the screen. The window manager stacks windows by
+// Layer; an app's window shows its resumed activity.
+type Window struct {
+	Package string
+	// Title is what dumpsys window prints: the activity's component
+	// ("com.miui.home/com.miui.home.launcher.Launcher").
+	Title string
+	// Layer orders windows: higher is nearer the user.
+	Layer int
+	// Content builds the window's view tree to fill bounds, on demand, from
+	// the app's current state.
+	Content func(bounds Rect) *Node
+	// Key offers the window a key press; false leaves it to the system.
+	Key func(code int) bool
+}

@@ -6,9 +6,15 @@ GO ?= go
 export TESTCONTAINERS_RYUK_DISABLED := true
 
 # Debian packages the tests and the demo need: the real adb server, Chromium for
-# the HTML report's browser test, and apksigner/aapt to check our test APK.
-APT_PKGS := adb chromium apksigner aapt curl
-APT_CMDS := adb chromium apksigner aapt curl
+# the HTML report's browser test, apksigner/aapt to check our test APK, and
+# mitmproxy, whose mitmdump writes the dumps `telltale analyze` is tested on, and
+# mksh (Android's shell), which the simulated phone's shell is tested against,
+# and ddmlib (Android Studio's adb library) with a JDK to compile the test driver
+# that runs it against the simulated phone; a library has no command, so
+# APT_FILES names what it installs.
+APT_PKGS := adb chromium apksigner aapt curl mitmproxy mksh default-jdk-headless libandroid-ddms-java
+APT_CMDS := adb chromium apksigner aapt curl mitmdump mksh javac
+APT_FILES := /usr/share/java/com.android.tools.ddms.ddmlib.jar
 
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
@@ -20,6 +26,7 @@ build:
 
 deps:
 	@missing=""; for c in $(APT_CMDS); do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
+	for f in $(APT_FILES); do [ -e $$f ] || missing="$$missing $$f"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "deps: installing Debian packages for:$$missing"; \
 		export DEBIAN_FRONTEND=noninteractive; \
@@ -51,7 +58,10 @@ FUZZTIME ?= 30s
 FUZZ_TARGETS := \
 	./devices/adb:FuzzReplies ./devices/adb/wire:FuzzReadShellPacket \
 	./devices/sim/adbd:FuzzPacketDecoder ./devices/sim/adbd:FuzzConn ./devices/sim/shell:FuzzParse \
-	./harness/mitm:FuzzReadRequest ./harness/leak:FuzzScanBody ./fixtures/apk:FuzzReadManifest
+	./harness/mitm:FuzzReadRequest ./harness/leak:FuzzScanBody ./harness/leak:FuzzScanURL ./devices/apk:FuzzReadManifest ./devices/apk:FuzzVerify \
+	./harness/ui:FuzzParse ./harness/ui:FuzzParseSelector \
+	./harness/capture:FuzzReadHAR ./harness/capture:FuzzReadMitmproxy ./harness/capture:FuzzNewReader \
+	./devices/sim/ui:FuzzDump
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $$t"; $(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) "$${t%%:*}"; \

@@ -5,46 +5,44 @@ import (
 
 	"telltale.dev/devices/profiles"
 	"telltale.dev/harness/actions"
+	"telltale.dev/harness/expect"
+	"telltale.dev/harness/framework"
 )
 
 // Browsing: the 2020 report. Mint Browser and Mi Browser before the fix sent
 // every incognito URL and search to Sensors Analytics; after the fix they do
 // so only while the "aggregated data collection" switch is on (the default).
-var _ = family(func(d *device) {
-	fw := d.slot.Firmware
+var _ = family(func(d *framework.Device) {
 	Describe("browsing", func() {
-		It("incognito browsing "+title(fw, profiles.ActionBrowseIncognito, "the URL"), Label(profiles.ActionBrowseIncognito), func(ctx SpecContext) {
-			c := d.gen.URL(d.canaryID("url"))
-			r := d.act(profiles.ActionBrowseIncognito, "", func() (*actions.Result, error) { return actions.BrowseIncognito(ctx, d.s, c) })
-			d.expect(ctx, r, c)
-		}, SpecTimeout(specTimeout))
+		It("incognito browsing "+d.Title(profiles.ActionBrowseIncognito, "the URL"), Label(profiles.ActionBrowseIncognito), func(ctx SpecContext) {
+			c := d.Canaries().URL(d.CanaryID("url"))
+			r := d.Act(profiles.ActionBrowseIncognito, "", func() (*actions.Result, error) { return actions.BrowseIncognito(ctx, d.Session(), c) })
+			d.Expect(ctx, r)
+		}, framework.ActionTimeout)
 
-		It("search "+title(fw, profiles.ActionSearch, "the phrase"), Label(profiles.ActionSearch), func(ctx SpecContext) {
-			c := d.gen.Search(d.canaryID("search"))
-			r := d.act(profiles.ActionSearch, "", func() (*actions.Result, error) { return actions.Search(ctx, d.s, c) })
-			d.expect(ctx, r, c)
-		}, SpecTimeout(specTimeout))
+		It("search "+d.Title(profiles.ActionSearch, "the phrase"), Label(profiles.ActionSearch), func(ctx SpecContext) {
+			c := d.Canaries().Search(d.CanaryID("search"))
+			r := d.Act(profiles.ActionSearch, "", func() (*actions.Result, error) { return actions.Search(ctx, d.Session(), c) })
+			d.Expect(ctx, r)
+		}, framework.ActionTimeout)
 
-		if !hasConditionalLeak(fw, profiles.ActionBrowseIncognito) {
+		if !expect.Conditional(d.Firmware(), profiles.ActionBrowseIncognito) {
 			return
 		}
 		// The switch exists on this firmware: with it off nothing may leak,
 		// and turning it back on brings the leak back. Ordered: the switch
 		// stays off for the second spec's set-up only through the journal.
-		It("incognito browsing with the aggregated data collection switch off does not leak the URL", Label(profiles.ActionBrowseIncognito), func(ctx SpecContext) {
-			ns, key := switchSetting(d)
-			d.check(d.s.PutSetting(ctx, ns, key, "0"))
-			c := d.gen.URL(d.canaryID("url-switch-off"))
-			r := d.act(profiles.ActionBrowseIncognito, "aggregated switch off", func() (*actions.Result, error) { return actions.BrowseIncognito(ctx, d.s, c) })
-			d.expect(ctx, r, c)
-		}, SpecTimeout(specTimeout))
-
-		It("incognito browsing with the switch back on leaks the URL again", Label(profiles.ActionBrowseIncognito), func(ctx SpecContext) {
-			ns, key := switchSetting(d)
-			d.check(d.s.PutSetting(ctx, ns, key, "1"))
-			c := d.gen.URL(d.canaryID("url-switch-on"))
-			r := d.act(profiles.ActionBrowseIncognito, "aggregated switch on", func() (*actions.Result, error) { return actions.BrowseIncognito(ctx, d.s, c) })
-			d.expect(ctx, r, c)
-		}, SpecTimeout(specTimeout))
+		for _, v := range []struct{ value, id, variant, title string }{
+			{"0", "url-switch-off", "aggregated switch off", "incognito browsing with the aggregated data collection switch off does not leak the URL"},
+			{"1", "url-switch-on", "aggregated switch on", "incognito browsing with the switch back on leaks the URL again"},
+		} {
+			It(v.title, Label(profiles.ActionBrowseIncognito), func(ctx SpecContext) {
+				ns, key := switchSetting(d)
+				d.Check(d.Session().PutSetting(ctx, ns, key, v.value))
+				c := d.Canaries().URL(d.CanaryID(v.id))
+				r := d.Act(profiles.ActionBrowseIncognito, v.variant, func() (*actions.Result, error) { return actions.BrowseIncognito(ctx, d.Session(), c) })
+				d.Expect(ctx, r)
+			}, framework.ActionTimeout)
+		}
 	})
 })

@@ -5,16 +5,16 @@ import (
 
 	"telltale.dev/devices/profiles"
 	"telltale.dev/harness/actions"
+	"telltale.dev/harness/framework"
 )
 
 // Files: creating a folder named by a canary.
-var _ = family(func(d *device) {
-	fw := d.slot.Firmware
+var _ = family(func(d *framework.Device) {
 	Describe("files", func() {
-		It("creating a folder "+title(fw, profiles.ActionCreateFolder, "its name"), Label(profiles.ActionCreateFolder), func(ctx SpecContext) {
-			name := d.gen.Folder(d.canaryID("folder"))
-			r := d.act(profiles.ActionCreateFolder, "", func() (*actions.Result, error) { return actions.CreateFolder(ctx, d.s, name) })
-			d.expect(ctx, r, name)
-		}, SpecTimeout(specTimeout))
+		It("creating a folder "+d.Title(profiles.ActionCreateFolder, "its name"), Label(profiles.ActionCreateFolder), func(ctx SpecContext) {
+			name := d.Canaries().Folder(d.CanaryID("folder"))
+			r := d.Act(profiles.ActionCreateFolder, "", func() (*actions.Result, error) { return actions.CreateFolder(ctx, d.Session(), name) })
+			d.Expect(ctx, r)
+		}, framework.ActionTimeout)
 	})
 })

@@ -5,16 +5,16 @@ import (
 
 	"telltale.dev/devices/profiles"
 	"telltale.dev/harness/actions"
+	"telltale.dev/harness/framework"
 )
 
 // Power: plugging the charger at a level that is itself a canary.
-var _ = family(func(d *device) {
-	fw := d.slot.Firmware
+var _ = family(func(d *framework.Device) {
 	Describe("power", func() {
-		It("charging "+title(fw, profiles.ActionCharge, "the battery level"), Label(profiles.ActionCharge), func(ctx SpecContext) {
-			level := d.gen.Number(d.canaryID("level"))
-			r := d.act(profiles.ActionCharge, "", func() (*actions.Result, error) { return actions.Charge(ctx, d.s, "ac", level) })
-			d.expect(ctx, r, level)
-		}, SpecTimeout(specTimeout))
+		It("charging "+d.Title(profiles.ActionCharge, "the battery level"), Label(profiles.ActionCharge), func(ctx SpecContext) {
+			level := d.Canaries().Number(d.CanaryID("level"))
+			r := d.Act(profiles.ActionCharge, "", func() (*actions.Result, error) { return actions.Charge(ctx, d.Session(), "ac", level) })
+			d.Expect(ctx, r)
+		}, framework.ActionTimeout)
 	})
 })

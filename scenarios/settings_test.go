@@ -7,12 +7,12 @@ import (
 
 	"telltale.dev/devices/profiles"
 	"telltale.dev/harness/actions"
+	"telltale.dev/harness/framework"
 )
 
 // Settings: changing each setting the profile says the model reports.
-var _ = family(func(d *device) {
-	fw := d.slot.Firmware
-	targets := d.slot.Profile.Actions.Settings
+var _ = family(func(d *framework.Device) {
+	targets := d.Profile().Actions.Settings
 	if len(targets) == 0 {
 		// A model with no reported setting still gets one change, so "does
 		// not leak" is checked rather than assumed.
@@ -20,22 +20,23 @@ var _ = family(func(d *device) {
 	}
 	Describe("settings", func() {
 		for _, t := range targets {
-			It("changing "+t.Namespace+":"+t.Key+" "+title(fw, profiles.ActionChangeSetting, "the new value"), Label(profiles.ActionChangeSetting), func(ctx SpecContext) {
-				v := d.gen.SettingValue(d.canaryID("setting-" + strings.ReplaceAll(t.Key, "_", "-")))
-				r := d.act(profiles.ActionChangeSetting, t.Namespace+":"+t.Key, func() (*actions.Result, error) {
-					return actions.ChangeSetting(ctx, d.s, t.Namespace, t.Key, v)
+			It("changing "+t.Namespace+":"+t.Key+" "+d.Title(profiles.ActionChangeSetting, "the new value"), Label(profiles.ActionChangeSetting), func(ctx SpecContext) {
+				v := d.Canaries().SettingValue(d.CanaryID("setting-" + strings.ReplaceAll(t.Key, "_", "-")))
+				r := d.Act(profiles.ActionChangeSetting, t.Namespace+":"+t.Key, func() (*actions.Result, error) {
+					return actions.ChangeSetting(ctx, d.Session(), t.Namespace, t.Key, v)
 				})
-				d.expect(ctx, r, v)
-			}, SpecTimeout(specTimeout))
+				d.Expect(ctx, r)
+			}, framework.ActionTimeout)
 		}
 	})
 })
 
 // switchSetting is the browser's aggregated data collection switch.
-func switchSetting(d *device) (string, string) {
-	ns, key, ok := strings.Cut(d.s.Profile.Actions.Browser.AggregatedSwitch, ":")
+func switchSetting(d *framework.Device) (string, string) {
+	sw := d.Profile().Actions.Browser.AggregatedSwitch
+	ns, key, ok := strings.Cut(sw, ":")
 	if !ok {
-		return "secure", d.s.Profile.Actions.Browser.AggregatedSwitch
+		return "secure", sw
 	}
 	return ns, key
 }

@@ -9,25 +9,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"telltale.dev/devices/adb/adbtest"
 	"telltale.dev/devices/profiles"
 	"telltale.dev/devices/sim"
+	"telltale.dev/devices/sim/rig/rigtest"
 )
-
-// startSim starts a simulated phone and connects the test adb server to it.
-func startSim(t *testing.T, prof *profiles.Profile, fw string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	p, err := sim.Start(ctx, sim.Config{Profile: prof, Firmware: fw, NoNoise: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
-	return p.Serial()
-}
 
 func TestDevicesCommand(t *testing.T) {
 	t.Setenv(profiles.EnvDir, "")
@@ -35,17 +21,15 @@ func TestDevicesCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := adbtest.StartServer(t)
-	note8 := startSim(t, profiles.ByName(profs, "redmi-note-8"), "V12.0.2.0")
+	r := rigtest.New(t)
+	c := r.Client()
+	note8 := rigtest.Phone(t, r, sim.Config{Profile: profiles.ByName(profs, "redmi-note-8"), Firmware: "V12.0.2.0", NoNoise: true}).Serial()
 	// A model no profile knows: the sim runs any profile, so give it one
 	// that only this test has.
 	unknown := *profiles.ByName(profs, "mi-10")
 	unknown.Name, unknown.Devices = "pixel-2", []string{"walleye"}
 	unknown.Props = map[string]string{"ro.product.device": "walleye", "ro.product.model": "Pixel 2"}
-	pixel := startSim(t, &unknown, "")
-	for _, s := range []string{note8, pixel} {
-		adbtest.Connect(t, c, s)
-	}
+	pixel := rigtest.Phone(t, r, sim.Config{Profile: &unknown, NoNoise: true}).Serial()
 
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

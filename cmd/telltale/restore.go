@@ -13,7 +13,8 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 
-	"telltale.dev/harness/session"
+	"telltale.dev/harness/journal"
+	"telltale.dev/harness/restore"
 )
 
 func init() {
@@ -42,18 +43,18 @@ func restoreMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return 2
 	}
 	dir := fs.Arg(0)
-	entries, err := session.ReadJournal(dir)
+	entries, err := journal.Read(dir)
 	if err != nil {
 		fmt.Fprintf(stderr, "telltale restore: %v\n", err)
 		return 2
 	}
-	pending := session.Pending(entries)
+	pending := journal.Pending(entries)
 	if len(pending) == 0 {
 		fmt.Fprintf(stdout, "%s: nothing to restore\n", dir)
 		return 0
 	}
 	fmt.Fprintf(stdout, "%s: restoring %d change(s)\n", dir, len(pending))
-	if err := session.Restore(ctx, dir, removeContainer); err != nil {
+	if err := restore.Run(ctx, dir, removeContainer); err != nil {
 		fmt.Fprintf(stderr, "telltale restore: some changes could not be undone (run again once the device is back):\n  %s\n",
 			strings.ReplaceAll(err.Error(), "\n", "\n  "))
 		return 1

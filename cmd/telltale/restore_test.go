@@ -4,17 +4,19 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/testcontainers/testcontainers-go"
 
-	"telltale.dev/devices/adb/adbtest"
 	"telltale.dev/devices/profiles"
+	"telltale.dev/devices/sim/rig/rigtest"
 	"telltale.dev/fixtures/canary"
 	"telltale.dev/harness/actions"
 	"telltale.dev/harness/ca"
+	"telltale.dev/harness/lease"
 	"telltale.dev/harness/proxy"
 	"telltale.dev/harness/session"
 )
@@ -26,13 +28,13 @@ import (
 // has nothing left to do.
 func TestRestoreAfterCrash(t *testing.T) {
 	t.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
-	c := adbtest.StartServer(t)
+	c := rigtest.New(t)
 	p := startPhone(t, c, "redmi-note-8", "V11.0.3.0")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	dir := filepath.Join(t.TempDir(), "run")
 	cfg := containerSession(t, ctx, dir, "restore test CA")
-	s, err := session.Open(ctx, session.Lease{Server: c.Addr(), Serial: p.Serial(), Profile: cfg.Profile.Name, Firmware: "V11.0.3.0.PCOMIXM"}, cfg)
+	s, err := session.Open(ctx, lease.Lease{Server: c.Client().Addr(), Serial: p.Serial(), Profile: cfg.Profile.Name, Firmware: "V11.0.3.0.PCOMIXM"}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +73,7 @@ func TestRestoreAfterCrash(t *testing.T) {
 		t.Fatalf("restore exited %d: %s%s", code, out.String(), errOut.String())
 	}
 	p.checkRestored(t)
-	dev := c.Device(p.Serial())
+	dev := c.Client().Device(p.Serial())
 	if o, _ := dev.RunCommand(ctx, "pm list packages -3"); strings.Contains(o, gen.Package("p").Value) {
 		t.Errorf("test package still installed: %s", o)
 	}
@@ -102,7 +104,8 @@ func TestRestoreUsage(t *testing.T) {
 
 // containerSession is how the restore and soak tests lease a simulated
 // Redmi Note 8: a fresh CA and the proxy in a named container, the path
-// `telltale restore` has to clean up after a crash.
+// `telltale restore` has to clean up after a crash. runDir may be set later
+// (forRun), as the soak test does per cycle.
 func containerSession(t *testing.T, ctx context.Context, runDir, caName string) session.Config {
 	t.Helper()
 	profs, err := profiles.Load()
@@ -117,10 +120,19 @@ func containerSession(t *testing.T, ctx context.Context, runDir, caName string) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return session.Config{
-		RunDir: runDir, Profile: profiles.ByName(profs, "redmi-note-8"), CA: authority, Settle: 300 * time.Millisecond,
-		StartProxy: func(ctx context.Context, flowDir, name string) (session.Recorder, error) {
+	cfg := session.Config{
+		Profile: profiles.ByName(profs, "redmi-note-8"), CA: authority, Settle: 300 * time.Millisecond,
+		StartProxy: func(ctx context.Context, flowDir, name string) (proxy.Recorder, error) {
 			return proxy.Run(ctx, img, proxy.WithCA(authority.CertPEM(), authority.KeyPEM()), proxy.WithFlowDir(flowDir), testcontainers.WithName(name))
 		},
 	}
+	return forRun(cfg, runDir)
+}
+
+// forRun points a session config at a run directory, with a container
+// name of its own (Docker's names are global).
+func forRun(cfg session.Config, runDir string) session.Config {
+	cfg.RunDir, cfg.Dir = runDir, filepath.Join(runDir, "device")
+	cfg.ProxyName = "telltale-proxy-test-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	return cfg
 }

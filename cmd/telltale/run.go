@@ -9,16 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
-	"telltale.dev/reports/baseline"
+	"telltale.dev/harness/framework"
 	"telltale.dev/reports/run"
-	"telltale.dev/scenarios"
 )
 
 func init() {
@@ -29,127 +26,158 @@ func init() {
 // run from inside it: the suites are Go tests, compiled by the Go toolchain.
 const EnvSource = "TELLTALE_SRC"
 
+// interruptGrace is how long a suite may take to put the phones back after
+// a Ctrl-C before it is killed.
+const interruptGrace = 3 * time.Minute
+
 func runRun(ctx context.Context, args []string) int {
 	return runMain(ctx, args, os.Stdout, os.Stderr)
 }
 
+// runOptions is a parsed `telltale run` command line.
+type runOptions struct {
+	src    string   // the telltale source tree
+	dir    string   // the run directory
+	suite  []string // the suite's flags, as the user set them
+	procs  int
+	labels string
+	limit  time.Duration
+}
+
 func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	o, err := parseRun(args, stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	case err != nil:
+		fmt.Fprintf(stderr, "telltale run: %v\n", err)
+		return 2
+	}
+	ginkgo, err := ginkgoPath(ctx, o.src)
+	if err != nil {
+		fmt.Fprintf(stderr, "telltale run: %v\n", err)
+		return 2
+	}
+	code := runGinkgo(ctx, exec.Command(ginkgo, o.ginkgoArgs()...), o.src, stdout, stderr)
+	return printRun(o.dir, code, stdout, stderr)
+}
+
+// errUsage is a command line the flag package has already complained about.
+var errUsage = errors.New("usage")
+
+// parseRun reads the command line: the suite's own flags (defined by the
+// framework, forwarded as the user set them) and the run's.
+func parseRun(args []string, stderr io.Writer) (runOptions, error) {
+	var o runOptions
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	model := fs.String("model", "", "only these models (profile names, display names or codenames), comma separated")
-	firmware := fs.String("firmware", "", "only this firmware (full or short form, e.g. V11.0.3.0)")
-	adbList := fs.String("adb", "", "adb servers host:port,... (default $TELLTALE_ADB; none: a simulated Redmi Note 8)")
-	connect := fs.String("connect", "", "adb connect these host:port first (DeviceFarmer/STF remote connect), comma separated")
-	devices := fs.String("devices", "", "serial regex, or sim:MODEL[@FIRMWARE],... to start simulated phones")
-	out := fs.String("out", "", "run directory (default reports/out/<run-id>)")
-	procs := fs.Int("p", 1, "parallel Ginkgo processes, one phone each")
-	policy := fs.String("policy", "known-leaks", "known-leaks or strict (every leak fails)")
-	settle := fs.Duration("settle", 0, "settle window after each action (default: the profile's)")
-	seed := fs.Int64("seed", 0, "canary seed (default from the clock)")
-	labels := fs.String("label-filter", "", "Ginkgo label filter, e.g. 'browse-incognito || search'")
-	timeout := fs.Duration("timeout", 30*time.Minute, "whole-suite timeout")
+	var suite framework.Flags
+	suite.Register(fs)
+	fs.IntVar(&o.procs, "p", 1, "parallel Ginkgo processes, one phone each")
+	fs.StringVar(&o.labels, "label-filter", "", "Ginkgo label filter, e.g. 'browse-incognito || search'")
+	fs.DurationVar(&o.limit, "timeout", 30*time.Minute, "whole-suite timeout")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: telltale run [flags]\n\nRuns the scenario suites (go tool ginkgo ./scenarios) and prints the leak matrix.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return 0
+			return o, err
 		}
-		return 2
+		return o, errUsage
 	}
-	if fs.NArg() > 0 || *procs < 1 {
+	if fs.NArg() > 0 || o.procs < 1 {
 		fs.Usage()
-		return 2
+		return o, errUsage
 	}
-	if _, err := scenarios.ParsePolicy(*policy); err != nil {
-		fmt.Fprintf(stderr, "telltale run: %v\n", err)
-		return 2
+	var err error
+	if o.src, err = sourceTree(); err != nil {
+		return o, err
 	}
-	src, err := sourceTree()
-	if err != nil {
-		fmt.Fprintf(stderr, "telltale run: %v\n", err)
-		return 2
+	o.dir = suite.Out
+	if o.dir == "" {
+		o.dir = filepath.Join(o.src, "reports", "out", run.NewRunID(time.Now()))
 	}
-	dir := *out
-	if dir == "" {
-		dir = filepath.Join(src, "reports", "out", run.NewRunID(time.Now()))
+	if o.dir, err = filepath.Abs(o.dir); err != nil {
+		return o, err
 	}
-	if dir, err = filepath.Abs(dir); err != nil {
-		fmt.Fprintf(stderr, "telltale run: %v\n", err)
-		return 2
+	// The suite writes the run directory where we read it afterwards.
+	if err := fs.Set("out", o.dir); err != nil {
+		return o, err
 	}
-	suiteArgs := []string{"--out=" + dir, "--policy=" + *policy, "--seed=" + strconv.FormatInt(*seed, 10)}
-	for name, v := range map[string]string{"model": *model, "firmware": *firmware, "adb": *adbList, "devices": *devices, "connect": *connect} {
-		if v != "" {
-			suiteArgs = append(suiteArgs, "--"+name+"="+v)
-		}
-	}
-	if *settle > 0 {
-		suiteArgs = append(suiteArgs, "--settle="+settle.String())
-	}
-	sort.Strings(suiteArgs)
-	ginkgo, err := ginkgoPath(ctx, src)
-	if err != nil {
-		fmt.Fprintf(stderr, "telltale run: %v\n", err)
-		return 2
-	}
-	ginkgoArgs := []string{"--timeout=" + timeout.String(), "--poll-progress-after=2m"}
-	if *procs > 1 {
-		ginkgoArgs = append(ginkgoArgs, "-p", "--procs="+strconv.Itoa(*procs))
-	}
-	if *labels != "" {
-		ginkgoArgs = append(ginkgoArgs, "--label-filter="+*labels)
-	}
-	ginkgoArgs = append(ginkgoArgs, "./scenarios", "--")
-	ginkgoArgs = append(ginkgoArgs, suiteArgs...)
+	o.suite = framework.Forward(fs)
+	return o, nil
+}
 
-	cmd := exec.Command(ginkgo, ginkgoArgs...)
+func (o runOptions) ginkgoArgs() []string {
+	args := []string{"--timeout=" + o.limit.String(), "--poll-progress-after=2m"}
+	if o.procs > 1 {
+		args = append(args, "-p", "--procs="+strconv.Itoa(o.procs))
+	}
+	if o.labels != "" {
+		args = append(args, "--label-filter="+o.labels)
+	}
+	args = append(args, "./scenarios", "--")
+	return append(args, o.suite...)
+}
+
+// runGinkgo runs the suite in src and returns its exit code. It gets its own
+// process group: a Ctrl-C reaches ginkgo and its suite processes once, from
+// us, as a terminal would deliver it, so they run their clean-up (restore
+// the phone, remove the proxy container); a second signal would make Ginkgo
+// skip that.
+func runGinkgo(ctx context.Context, cmd *exec.Cmd, src string, stdout, stderr io.Writer) int {
 	cmd.Dir = src
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.Env = append(os.Environ(), "TESTCONTAINERS_RYUK_DISABLED=true")
-	// Own process group: a Ctrl-C reaches ginkgo and its suite processes
-	// once, from us, as a terminal would deliver it, so they run their
-	// clean-up (restore the phone, remove the proxy container); a second
-	// signal would make Ginkgo skip that.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	fmt.Fprintf(stderr, "telltale run: ginkgo %s\n", strings.Join(ginkgoArgs, " "))
+	fmt.Fprintf(stderr, "telltale run: ginkgo %s\n", strings.Join(cmd.Args[1:], " "))
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintf(stderr, "telltale run: start ginkgo: %v\n", err)
 		return 2
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	var runErr error
+	var err error
 	select {
-	case runErr = <-done:
+	case err = <-done:
 	case <-ctx.Done():
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
 		select {
-		case runErr = <-done:
-		case <-time.After(3 * time.Minute):
+		case err = <-done:
+		case <-time.After(interruptGrace):
+			fmt.Fprintf(stderr, "telltale run: the suite did not finish its clean-up within %s after the interrupt: killed it; run `telltale restore` on the run directory\n", interruptGrace)
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			runErr = <-done
+			err = <-done
 		}
 	}
-	code := 0
-	if runErr != nil {
-		code = 1
-		var ee *exec.ExitError
-		if !errors.As(runErr, &ee) {
-			fmt.Fprintf(stderr, "telltale run: %v\n", runErr)
-		}
+	if err == nil {
+		return 0
 	}
+	if ee := (*exec.ExitError)(nil); !errors.As(err, &ee) {
+		fmt.Fprintf(stderr, "telltale run: %v\n", err)
+	}
+	return 1
+}
+
+// printRun prints where the run directory is, its status and why, and the
+// leak matrix. A run that wrote no run directory fails whatever ginkgo said.
+func printRun(dir string, code int, stdout, stderr io.Writer) int {
 	r, err := run.Open(dir)
 	if err != nil {
 		fmt.Fprintf(stderr, "telltale run: no run directory was written (%v)\n", err)
-		if code == 0 {
-			code = 1
-		}
-		return code
+		return max(code, 1)
 	}
 	fmt.Fprintf(stdout, "\nrun directory: %s (%s)\n", dir, r.Manifest.Status)
-	printMatrix(stdout, r)
+	if r.Manifest.Reason != "" {
+		fmt.Fprintf(stdout, "why: %s\n", r.Manifest.Reason)
+	}
+	if err := r.WriteMatrix(stdout); err != nil {
+		fmt.Fprintf(stderr, "telltale run: print the matrix: %v\n", err)
+		return max(code, 1)
+	}
 	return code
 }
 
@@ -162,8 +190,7 @@ func ginkgoPath(ctx context.Context, src string) (string, error) {
 	cmd.Dir = src
 	out, err := cmd.Output()
 	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
+		if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 			err = fmt.Errorf("%w: %s", err, strings.TrimSpace(string(ee.Stderr)))
 		}
 		return "", fmt.Errorf("find the Ginkgo CLI (go tool -n ginkgo in %s): %w (is the Go toolchain installed?)", src, err)
@@ -189,40 +216,4 @@ func sourceTree() (string, error) {
 			return "", fmt.Errorf("the scenario suites are Go tests: run inside the telltale source tree or set %s to it", EnvSource)
 		}
 	}
-}
-
-// printMatrix prints one line per device and action: leaked or not, to
-// which hosts, via which chain, and the spec's state.
-func printMatrix(w io.Writer, r *run.Run) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "DEVICE\tACTION\tLEAKED\tTO\tVIA\tSPEC")
-	for _, s := range r.Specs {
-		dev := s.Device
-		if d, ok := r.Device(s.Device); ok {
-			dev = d.Model + " " + d.Firmware
-		}
-		leaked, hosts, via := "no", "-", "-"
-		if s.Leaked() {
-			leaked = "YES"
-			hosts = strings.Join(s.LeakHosts(), ",")
-			chains := map[string]bool{}
-			var list []string
-			for _, f := range s.Findings {
-				c := baseline.Chain(f.Chain)
-				if !chains[c] {
-					chains[c] = true
-					list = append(list, c)
-				}
-			}
-			via = strings.Join(list, "; ")
-		} else if len(s.TLSFailures) > 0 {
-			leaked = "not decrypted"
-		} else if len(s.Canaries) == 0 && len(s.Diff.Hosts) > 0 {
-			// Nothing planted (lock-screen): what the action caused is the
-			// traffic the idle baseline did not have.
-			leaked, hosts = "n/a", "new: "+strings.Join(s.Diff.Hosts, ",")
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", dev, s.Key(), leaked, hosts, via, s.State)
-	}
-	tw.Flush()
 }

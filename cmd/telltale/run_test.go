@@ -16,10 +16,14 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 
 	"telltale.dev/devices/adb"
-	"telltale.dev/devices/adb/adbtest"
+	"telltale.dev/devices/profiles"
 	"telltale.dev/devices/sim"
-	"telltale.dev/harness/leak"
-	"telltale.dev/harness/session"
+	"telltale.dev/devices/sim/rig"
+	"telltale.dev/devices/sim/rig/rigtest"
+	"telltale.dev/devices/sim/telemetry"
+	"telltale.dev/harness/journal"
+	"telltale.dev/harness/lease"
+	"telltale.dev/harness/restore"
 	"telltale.dev/reports/run"
 )
 
@@ -32,41 +36,54 @@ type phone struct {
 	client *adb.Client
 	model  string
 	fw     string
-	before session.Snapshot
+	before restore.Snapshot
 }
 
-func startPhone(t *testing.T, c *adb.Client, model, fw string) *phone {
+// startPhone starts a simulated phone on the rig and snapshots its
+// settings, which the run must leave as they were.
+func startPhone(t *testing.T, r *rig.Rig, model, fw string) *phone {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	p, err := sim.Start(ctx, sim.Config{Model: model, Firmware: fw})
-	if err != nil {
-		t.Fatalf("start simulated %s %s: %v", model, fw, err)
-	}
-	t.Cleanup(func() { p.Close() })
-	adbtest.Connect(t, c, p.Serial())
-	ph := &phone{Phone: p, client: c, model: model, fw: fw}
+	return startConfigured(t, r, sim.Config{Model: model, Firmware: fw})
+}
+
+func startConfigured(t *testing.T, r *rig.Rig, cfg sim.Config) *phone {
+	t.Helper()
+	ph := &phone{Phone: rigtest.Phone(t, r, cfg), client: r.Client(), model: cfg.Model, fw: cfg.Firmware}
 	ph.before = ph.settings(t)
 	return ph
 }
 
-func (p *phone) settings(t *testing.T) session.Snapshot {
+// runFailing runs the specs labels selects on the rig's phones, wants the
+// run to fail, and returns it with its failed specs by action.
+func runFailing(t *testing.T, r *rig.Rig, labels string) (*run.Run, map[string]run.SpecResult) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "run")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	code, out := runSuite(t, ctx, "--adb="+r.Client().Addr(), "--label-filter="+labels, "--settle=2s", "--out="+dir)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1:\n%s", code, tail(out, 60))
+	}
+	res, err := run.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := map[string]run.SpecResult{}
+	for _, s := range res.Specs {
+		if s.State == run.StateFailed {
+			failed[s.Action] = s
+		}
+	}
+	return res, failed
+}
+
+func (p *phone) settings(t *testing.T) restore.Snapshot {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	snap := session.Snapshot{}
-	for _, ns := range []string{"system", "secure", "global"} {
-		out, err := p.client.Device(p.Serial()).RunCommand(ctx, "settings list "+ns)
-		if err != nil {
-			t.Fatalf("settings list %s on %s: %v", ns, p.Serial(), err)
-		}
-		m := map[string]string{}
-		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-			if k, v, ok := strings.Cut(line, "="); ok {
-				m[k] = v
-			}
-		}
-		snap[ns] = m
+	snap, err := restore.TakeSnapshot(ctx, p.client.Device(p.Serial()))
+	if err != nil {
+		t.Fatalf("settings of %s: %v", p.Serial(), err)
 	}
 	return snap
 }
@@ -148,7 +165,7 @@ func runSuite(t *testing.T, ctx context.Context, args ...string) (int, string) {
 // specs all pass against its firmware's known leaks, the run directory
 // records each device once, and every phone is back as it was.
 func TestRunFourPhonesInParallel(t *testing.T) {
-	a, b := adbtest.StartServer(t), adbtest.StartServer(t)
+	a, b := rigtest.New(t), rigtest.New(t)
 	phones := []*phone{
 		startPhone(t, a, "redmi-note-8", "V11.0.3.0"),
 		startPhone(t, a, "mi-9t", "V12.0.2.0"),
@@ -162,11 +179,11 @@ func TestRunFourPhonesInParallel(t *testing.T) {
 	// address is: not attached beforehand, but `adb connect`ed by the run
 	// (through the first server).
 	farm := phones[3]
-	if err := b.Disconnect(ctx, farm.Serial()); err != nil {
+	if err := b.Client().Disconnect(ctx, farm.Serial()); err != nil {
 		t.Fatal(err)
 	}
-	farm.client = a
-	code, out := runSuite(t, ctx, "--adb="+a.Addr()+","+b.Addr(), "--connect="+farm.Serial(), "-p", "4", "--settle=2s", "--out="+dir)
+	farm.client = a.Client()
+	code, out := runSuite(t, ctx, "--adb="+a.Client().Addr()+","+b.Client().Addr(), "--connect="+farm.Serial(), "-p", "4", "--settle=2s", "--out="+dir)
 	if code != 0 {
 		t.Fatalf("telltale run exited %d:\n%s", code, tail(out, 200))
 	}
@@ -179,7 +196,7 @@ func TestRunFourPhonesInParallel(t *testing.T) {
 	}
 	for _, p := range phones {
 		dev, ok := r.Device(p.Serial())
-		if !ok || dev.Model != p.model || !session.FirmwareMatches(dev.Firmware, p.fw) || dev.CAStore != "system" || dev.Host != p.client.Addr() {
+		if !ok || dev.Model != p.model || !lease.FirmwareMatches(dev.Firmware, p.fw) || dev.CAStore != "system" || dev.Host != p.client.Addr() {
 			t.Errorf("run.json device %s: %+v", p.Serial(), dev)
 		}
 		specs := map[string]int{}
@@ -219,8 +236,8 @@ func TestRunFourPhonesInParallel(t *testing.T) {
 	if left := containersFor(t, dir); len(left) > 0 {
 		t.Errorf("proxy containers left: %v", left)
 	}
-	if entries, err := session.ReadJournal(dir); err != nil || len(session.Pending(entries)) != 0 {
-		t.Errorf("journal: %d changes not undone (%v)", len(session.Pending(entries)), err)
+	if entries, err := journal.Read(dir); err != nil || len(journal.Pending(entries)) != 0 {
+		t.Errorf("journal: %d changes not undone (%v)", len(journal.Pending(entries)), err)
 	}
 }
 
@@ -229,7 +246,7 @@ func TestRunFourPhonesInParallel(t *testing.T) {
 // phone's remaining specs are skipped with the reason, and the other phone
 // finishes its whole suite.
 func TestRunPhoneLostMidSpec(t *testing.T) {
-	c := adbtest.StartServer(t)
+	c := rigtest.New(t)
 	victim := startPhone(t, c, "redmi-note-8", "V11.0.3.0")
 	other := startPhone(t, c, "mi-9t", "V11.0.3.0")
 	dir := filepath.Join(t.TempDir(), "run")
@@ -238,9 +255,9 @@ func TestRunPhoneLostMidSpec(t *testing.T) {
 	// Kill the victim once its first action window has started.
 	go func() {
 		for ctx.Err() == nil {
-			entries, _ := session.ReadJournal(dir)
+			entries, _ := journal.Read(dir)
 			for _, e := range entries {
-				if e.Serial == victim.Serial() && e.Op == session.OpInstall {
+				if e.Serial == victim.Serial() && e.Op == journal.OpInstall {
 					time.Sleep(200 * time.Millisecond)
 					victim.Close()
 					return
@@ -250,7 +267,7 @@ func TestRunPhoneLostMidSpec(t *testing.T) {
 		}
 	}()
 	start := time.Now()
-	code, out := runSuite(t, ctx, "--adb="+c.Addr(), "-p", "2", "--settle=2s", "--out="+dir)
+	code, out := runSuite(t, ctx, "--adb="+c.Client().Addr(), "-p", "2", "--settle=2s", "--out="+dir)
 	elapsed := time.Since(start)
 	if code == 0 {
 		t.Fatalf("run passed although a phone was lost:\n%s", tail(out, 60))
@@ -297,7 +314,7 @@ func TestRunPhoneLostMidSpec(t *testing.T) {
 // TestRunInterruptRestoresPhone: a Ctrl-C in the middle of the run stops it
 // as interrupted, leaves no container, and the phone as it was.
 func TestRunInterruptRestoresPhone(t *testing.T) {
-	c := adbtest.StartServer(t)
+	c := rigtest.New(t)
 	p := startPhone(t, c, "redmi-note-8", "V12.0.2.0")
 	dir := filepath.Join(t.TempDir(), "run")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -312,7 +329,7 @@ func TestRunInterruptRestoresPhone(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}()
-	code, out := runSuite(t, runCtx, "--adb="+c.Addr(), "--settle=2s", "--out="+dir)
+	code, out := runSuite(t, runCtx, "--adb="+c.Client().Addr(), "--settle=2s", "--out="+dir)
 	if code == 0 {
 		t.Fatalf("interrupted run exited 0:\n%s", tail(out, 40))
 	}
@@ -330,8 +347,8 @@ func TestRunInterruptRestoresPhone(t *testing.T) {
 	if left := containersFor(t, dir); len(left) > 0 {
 		t.Errorf("proxy containers left after Ctrl-C: %v", left)
 	}
-	if entries, err := session.ReadJournal(dir); err != nil || len(session.Pending(entries)) != 0 {
-		t.Errorf("journal: %d changes not undone (%v)", len(session.Pending(entries)), err)
+	if entries, err := journal.Read(dir); err != nil || len(journal.Pending(entries)) != 0 {
+		t.Errorf("journal: %d changes not undone (%v)", len(journal.Pending(entries)), err)
 	}
 }
 
@@ -371,6 +388,58 @@ func tail(s string, lines int) string {
 	return fmt.Sprint(strings.Join(l, "\n"))
 }
 
+// TestRunRecordsWhySetupFailed: a suite whose set-up fails after the run
+// directory exists (here: a machine without adb, which the simulated phone
+// needs) closes run.json as failed with the set-up's own message, and
+// telltale run prints it.
+func TestRunRecordsWhySetupFailed(t *testing.T) {
+	t.Setenv("PATH", pathWithout(t, "adb"))
+	dir := filepath.Join(t.TempDir(), "run")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	code, out := runSuite(t, ctx, "--devices=sim:redmi-note-8", "--in-process-proxy", "--out="+dir)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1:\n%s", code, tail(out, 40))
+	}
+	r, err := run.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Manifest.Status != run.StatusFailed || !strings.Contains(r.Manifest.Reason, "SynchronizedBeforeSuite failed: preparing the run: ") ||
+		!strings.Contains(r.Manifest.Reason, "apt-get install adb") {
+		t.Errorf("run.json: status %q, reason %q", r.Manifest.Status, r.Manifest.Reason)
+	}
+	if !strings.Contains(out, "why: "+r.Manifest.Reason) {
+		t.Errorf("telltale run does not say why:\n%s", tail(out, 20))
+	}
+}
+
+// pathWithout is a PATH of one directory holding links to every command on
+// the current PATH but the named one, as on a machine without it.
+func pathWithout(t *testing.T, missing string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, d := range filepath.SplitList(os.Getenv("PATH")) {
+		entries, err := os.ReadDir(d)
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			link := filepath.Join(dir, e.Name())
+			if e.Name() == missing || e.IsDir() {
+				continue
+			}
+			if _, err := os.Lstat(link); err == nil {
+				continue // an earlier PATH entry wins, as in a shell
+			}
+			if err := os.Symlink(filepath.Join(d, e.Name()), link); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return dir
+}
+
 func TestRunRejectsBadFlags(t *testing.T) {
 	for _, args := range [][]string{{"--policy=lenient"}, {"-p", "0"}, {"extra"}, {"--nope"}} {
 		var out syncBuffer
@@ -380,39 +449,13 @@ func TestRunRejectsBadFlags(t *testing.T) {
 	}
 }
 
-func TestPrintMatrix(t *testing.T) {
-	r := &run.Run{
-		Manifest: run.Manifest{Devices: []run.Device{{Serial: "s1", Model: "redmi-note-8", Firmware: "V11.0.3.0.PCOMIXM"}}},
-		Specs: []run.SpecResult{
-			{Device: "s1", Action: "search", State: run.StatePassed, Findings: []leak.Finding{
-				{Canary: "q", Host: "sa.api.intl.miui.com", Chain: []string{"form:data_list", "base64", "gzip", "json:$[0].properties.search_word"}},
-				{Canary: "q", Host: "sa.api.intl.miui.com", Chain: []string{"form:data_list", "base64", "gzip", "json:$[0].properties.url", "percent"}},
-			}},
-			{Device: "s1", Action: "browse-incognito", Variant: "aggregated switch off", State: run.StatePassed},
-			{Device: "s1", Action: "lock-screen", State: run.StatePassed, Diff: leak.Diff{Hosts: []string{"data.mistat.intl.xiaomi.com"}}},
-			{Device: "s1", Action: "open-app", State: run.StateFailed, TLSFailures: []run.TLSFailure{{SNI: "tracking.intl.miui.com"}}},
-		},
-	}
-	var b bytes.Buffer
-	printMatrix(&b, r)
-	got := strings.Join(strings.Fields(b.String()), " ") // column widths aside
-	for _, want := range []string{
-		"redmi-note-8 V11.0.3.0.PCOMIXM search YES sa.api.intl.miui.com form:data_list > base64 > gzip > json; form:data_list > base64 > gzip > json > percent passed",
-		"browse-incognito [aggregated switch off] no - - passed",
-		"lock-screen n/a new: data.mistat.intl.xiaomi.com - passed",
-		"open-app not decrypted - - failed",
-	} {
-		if !strings.Contains(got, want) {
-			t.Errorf("matrix lacks %q:\n%s", want, b.String())
-		}
-	}
-}
-
 // TestRunFailsWhenBehaviourChanges is the regression promise: the suite
 // asserts each firmware's known leaks, so a phone that starts leaking what
 // its profile says it does not, or stops leaking what it says it does, fails
-// with the decoded evidence. The profile is edited (TELLTALE_PROFILES) to
-// play a firmware update in both directions.
+// with the decoded evidence; and an action that plants nothing (locking the
+// screen) fails when its window sends what the profile does not list. The
+// profile is edited (TELLTALE_PROFILES) to play a firmware update in both
+// directions.
 func TestRunFailsWhenBehaviourChanges(t *testing.T) {
 	b, err := os.ReadFile("../../devices/profiles/redmi-note-8.yaml")
 	if err != nil {
@@ -425,31 +468,21 @@ func TestRunFailsWhenBehaviourChanges(t *testing.T) {
 	}
 	// V11 (the first firmware) now claims no incognito leak but an SSID leak.
 	y = strings.Replace(y, incognito, "      - {action: connect-wifi, host: tracking.intl.miui.com, via: [onetrack-aes, gzip, json]}\n", 1)
+	// ... and that locking the screen sends nothing.
+	const lock = "      - {action: lock-screen, endpoint: data.mistat.intl.xiaomi.com/mistats/v3, events: [screen_lock]}\n"
+	if !strings.Contains(y, lock) {
+		t.Fatalf("profile no longer has the line this test edits: %q", lock)
+	}
+	y = strings.Replace(y, lock, "", 1)
 	profDir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(profDir, "redmi-note-8.yaml"), []byte(y), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("TELLTALE_PROFILES", profDir)
 
-	c := adbtest.StartServer(t)
+	c := rigtest.New(t)
 	p := startPhone(t, c, "redmi-note-8", "V11.0.3.0")
-	dir := filepath.Join(t.TempDir(), "run")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	code, out := runSuite(t, ctx, "--adb="+c.Addr(), "--label-filter=browse-incognito || connect-wifi", "--settle=2s", "--out="+dir)
-	if code != 1 {
-		t.Fatalf("exit %d, want 1:\n%s", code, tail(out, 60))
-	}
-	r, err := run.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	failed := map[string]string{}
-	for _, s := range r.Specs {
-		if s.State == run.StateFailed {
-			failed[s.Action] = s.Failure
-		}
-	}
+	r, failed := runFailing(t, c, "browse-incognito || connect-wifi || lock-screen")
 	// A new leak: the failure shows the decoded URL and the chain.
 	url := ""
 	for _, s := range r.Specs {
@@ -457,12 +490,64 @@ func TestRunFailsWhenBehaviourChanges(t *testing.T) {
 			url = s.Canaries[0].Value
 		}
 	}
-	if f := failed["browse-incognito"]; url == "" || !strings.Contains(f, url) || !strings.Contains(f, "form:data_list > base64 > gzip > json") {
+	if f := failed["browse-incognito"].Failure; url == "" || !strings.Contains(f, url) || !strings.Contains(f, "form:data_list > base64 > gzip > json") {
 		t.Errorf("browse-incognito failure lacks the decoded URL %q and its chain:\n%s", url, f)
 	}
 	// A leak gone: the failure names what was expected.
-	if f := failed["connect-wifi"]; !strings.Contains(f, "tracking.intl.miui.com") {
+	if f := failed["connect-wifi"].Failure; !strings.Contains(f, "tracking.intl.miui.com") {
 		t.Errorf("connect-wifi failure does not name the expected leak:\n%s", f)
+	}
+	// Traffic the profile does not list: the failure names it.
+	if f := failed["lock-screen"].Failure; !strings.Contains(f, "new endpoint data.mistat.intl.xiaomi.com/mistats/v3") || !strings.Contains(f, "new event screen_lock") {
+		t.Errorf("lock-screen failure does not name the new traffic:\n%s", f)
+	}
+	if !strings.Contains(r.Manifest.Reason, "3 spec(s) failed") {
+		t.Errorf("run.json reason %q", r.Manifest.Reason)
+	}
+	p.checkRestored(t)
+}
+
+// TestRunFailsOnAnExtraLeakHost plays a firmware update the profile does
+// not know yet: the phone's telemetry also sends each incognito URL to a
+// second host, and no longer reports screen locks. Under known-leaks the
+// incognito spec fails with the second host's decoded evidence (the known
+// route is still taken), and the lock-screen spec fails for the endpoint
+// and event it stopped sending.
+func TestRunFailsOnAnExtraLeakHost(t *testing.T) {
+	rules, err := telemetry.DefaultRules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	update := *telemetry.Select(rules, "redmi-note-8", "V11.0.3.0.PCOMIXM")
+	update.Rules = nil
+	for _, rule := range telemetry.Select(rules, "redmi-note-8", "V11.0.3.0.PCOMIXM").Rules {
+		switch rule.Action {
+		case profiles.ActionLockScreen:
+			continue
+		case profiles.ActionBrowseIncognito:
+			update.Rules = append(update.Rules, telemetry.Rule{Action: rule.Action, Event: rule.Event, Format: telemetry.FormatMistat,
+				Host: "data.mistat.intl.xiaomi.com", Path: "/mistats/v3", Values: []string{"url"}})
+		}
+		update.Rules = append(update.Rules, rule)
+	}
+	c := rigtest.New(t)
+	p := startConfigured(t, c, sim.Config{Model: "redmi-note-8", Firmware: "V11.0.3.0", Telemetry: &update})
+	r, failed := runFailing(t, c, "browse-incognito || lock-screen")
+	incognito, ok := failed[profiles.ActionBrowseIncognito]
+	if !ok || len(incognito.Canaries) != 1 {
+		t.Fatalf("the incognito spec did not fail: %+v", r.Specs)
+	}
+	url := incognito.Canaries[0].Value
+	for _, want := range []string{"leak(s) on no expected route", "-> data.mistat.intl.xiaomi.com", url} {
+		if !strings.Contains(incognito.Failure, want) {
+			t.Errorf("incognito failure lacks %q:\n%s", want, incognito.Failure)
+		}
+	}
+	if strings.Contains(incognito.Failure, "No finding took") {
+		t.Errorf("the known route to Sensors Analytics was reported missing:\n%s", incognito.Failure)
+	}
+	if f := failed[profiles.ActionLockScreen].Failure; !strings.Contains(f, "missing endpoint data.mistat.intl.xiaomi.com/mistats/v3") || !strings.Contains(f, "missing event screen_lock") {
+		t.Errorf("lock-screen failure does not name what stopped:\n%s", f)
 	}
 	p.checkRestored(t)
 }

@@ -17,6 +17,7 @@ import (
 	"telltale.dev/devices/adb"
 	"telltale.dev/devices/profiles"
 	"telltale.dev/devices/sim"
+	"telltale.dev/devices/sim/rig"
 )
 
 func init() {
@@ -29,36 +30,23 @@ func init() {
 	})
 }
 
-// simConnectTimeout bounds `host:connect` of one phone to an adb server.
-const simConnectTimeout = 10 * time.Second
+// simStopTimeout bounds stopping the phones after Ctrl-C.
+const simStopTimeout = 10 * time.Second
+
+// simOptions is a parsed `telltale sim` command line.
+type simOptions struct {
+	model, firmware, listen, truth, adb string
+	count                               int
+	listModels, listFirmware            bool
+	allowEmu, noNoise, verbose          bool
+}
 
 func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	model := fs.String("model", "redmi-note-8", "profile name of the phone to simulate (see --list-models)")
-	firmware := fs.String("firmware", "", "firmware version, full or short (\"V12.0.2.0\"); default the model's oldest")
-	listen := fs.String("listen", "127.0.0.1:0", "address of the first phone's adbd; more phones take the next ports (port 0: any free ports)")
-	count := fs.Int("count", 1, "how many phones to start")
-	truth := fs.String("truth", "", "append the ground-truth log (JSON lines, one per telemetry event) to this file")
-	adbAddr := fs.String("adb", "", "also connect the phones to this adb server (host:port)")
-	listModels := fs.Bool("list-models", false, "list the models that can be simulated and exit")
-	listFirmware := fs.Bool("list-firmware", false, "list the firmware versions of --model (or of every model with --model all) and exit")
-	allowEmu := fs.Bool("allow-emulator-ports", false, "allow ports 5555-5585, which the adb server claims as emulators")
-	noNoise := fs.Bool("no-noise", false, "turn off background telemetry (config fetches, heartbeats)")
-	verbose := fs.Bool("v", false, "log transport and telemetry diagnostics to stderr")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: telltale sim [--model NAME] [--firmware VERSION] [--listen 127.0.0.1:PORT] [--count N]\n                    [--truth FILE] [--adb host:port] [--list-models] [--list-firmware]")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "telltale sim: unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
+	o, err := parseSim(args, stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case err != nil:
 		return 2
 	}
 	all, err := profiles.Load()
@@ -66,37 +54,80 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "telltale sim: %v\n", err)
 		return 1
 	}
-	if *listModels {
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		for _, p := range all {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d firmware\n", p.Name, p.DisplayName, strings.Join(p.Devices, ","), len(p.Firmware))
-		}
-		tw.Flush()
-		return 0
+	switch {
+	case o.listModels:
+		return listSimModels(all, stdout)
+	case o.listFirmware:
+		return listSimFirmware(all, o.model, stdout, stderr)
 	}
-	if *listFirmware {
-		return listSimFirmware(all, *model, stdout, stderr)
-	}
-	if *count < 1 || *count > 64 {
-		fmt.Fprintf(stderr, "telltale sim: --count %d: want 1-64 phones\n", *count)
-		return 2
-	}
-	host, port, err := splitListen(*listen)
+	host, port, err := o.ports()
 	if err != nil {
 		fmt.Fprintf(stderr, "telltale sim: %v\n", err)
 		return 2
 	}
-	if port != 0 && !*allowEmu && port+*count-1 >= 5555 && port <= 5585 {
-		fmt.Fprintf(stderr, "telltale sim: ports %d-%d overlap 5555-5585, which the adb server claims as emulators: pick another --listen port or pass --allow-emulator-ports\n", port, port+*count-1)
-		return 2
+	return servePhones(ctx, o, host, port, stdout, stderr)
+}
+
+func parseSim(args []string, stderr io.Writer) (simOptions, error) {
+	var o simOptions
+	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.model, "model", "redmi-note-8", "profile name of the phone to simulate (see --list-models)")
+	fs.StringVar(&o.firmware, "firmware", "", "firmware version, full or short (\"V12.0.2.0\"); default the model's oldest")
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:0", "address of the first phone's adbd; more phones take the next ports (port 0: any free ports)")
+	fs.IntVar(&o.count, "count", 1, "how many phones to start")
+	fs.StringVar(&o.truth, "truth", "", "append the ground-truth log (JSON lines, one per telemetry event) to this file")
+	fs.StringVar(&o.adb, "adb", "", "also connect the phones to this adb server (host:port)")
+	fs.BoolVar(&o.listModels, "list-models", false, "list the models that can be simulated and exit")
+	fs.BoolVar(&o.listFirmware, "list-firmware", false, "list the firmware versions of --model (or of every model with --model all) and exit")
+	fs.BoolVar(&o.allowEmu, "allow-emulator-ports", false, "allow ports 5555-5585, which the adb server claims as emulators")
+	fs.BoolVar(&o.noNoise, "no-noise", false, "turn off background telemetry (config fetches, heartbeats)")
+	fs.BoolVar(&o.verbose, "v", false, "log transport and telemetry diagnostics to stderr")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: telltale sim [--model NAME] [--firmware VERSION] [--listen 127.0.0.1:PORT] [--count N]\n                    [--truth FILE] [--adb host:port] [--list-models] [--list-firmware]")
+		fs.PrintDefaults()
 	}
-	log := slog.New(slog.DiscardHandler)
-	if *verbose {
-		log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if err := fs.Parse(args); err != nil {
+		return o, err
 	}
-	var truthW io.Writer
-	if *truth != "" {
-		f, err := os.OpenFile(*truth, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "telltale sim: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return o, errUsage
+	}
+	return o, nil
+}
+
+// ports checks --count and --listen: the phones take consecutive ports,
+// none of them where the adb server looks for emulators unless allowed.
+func (o simOptions) ports() (host string, port int, err error) {
+	if o.count < 1 || o.count > 64 {
+		return "", 0, fmt.Errorf("--count %d: want 1-64 phones", o.count)
+	}
+	host, p, err := net.SplitHostPort(o.listen)
+	if err != nil {
+		return "", 0, fmt.Errorf("--listen %q: %w (want HOST:PORT, e.g. 127.0.0.1:7100)", o.listen, err)
+	}
+	port, err = strconv.Atoi(p)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("--listen %q: port is not a number in 0-65535", o.listen)
+	}
+	if port != 0 && !o.allowEmu && port+o.count-1 >= 5555 && port <= 5585 {
+		return "", 0, fmt.Errorf("ports %d-%d overlap 5555-5585, which the adb server claims as emulators: pick another --listen port or pass --allow-emulator-ports", port, port+o.count-1)
+	}
+	return host, port, nil
+}
+
+// servePhones starts the phones, prints their serials and keeps them up
+// until ctx ends (Ctrl-C).
+func servePhones(ctx context.Context, o simOptions, host string, port int, stdout, stderr io.Writer) int {
+	cfg := sim.Config{Model: o.model, Firmware: o.firmware, AllowEmulatorPorts: o.allowEmu, NoNoise: o.noNoise,
+		Logger: slog.New(slog.DiscardHandler)}
+	if o.verbose {
+		cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	if o.truth != "" {
+		f, err := os.OpenFile(o.truth, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 		if err != nil {
 			fmt.Fprintf(stderr, "telltale sim: ground-truth log: %v\n", err)
 			return 1
@@ -105,43 +136,38 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		// Each record is one Write of a whole line, and os.File serialises
 		// concurrent Writes (O_APPEND keeps other processes' lines whole too),
 		// so the phones can share the file as it is.
-		truthW = f
+		cfg.Truth = f
 	}
 	var phones []*sim.Phone
-	defer func() {
+	start, stop := sim.Start, func() {
 		for _, p := range phones {
 			p.Close()
 		}
-	}()
-	for i := range *count {
-		addr := net.JoinHostPort(host, "0")
-		if port != 0 {
-			addr = net.JoinHostPort(host, strconv.Itoa(port+i))
-		}
-		p, err := sim.Start(ctx, sim.Config{Model: *model, Firmware: *firmware, Addr: addr, AllowEmulatorPorts: *allowEmu,
-			Truth: truthW, Logger: log, NoNoise: *noNoise})
-		if err != nil {
-			fmt.Fprintf(stderr, "telltale sim: phone %d: %v\n", i+1, err)
-			return 1
-		}
-		phones = append(phones, p)
 	}
-	if *adbAddr != "" {
-		srv, err := adb.ParseServer(*adbAddr)
+	if o.adb != "" {
+		srv, err := adb.ParseServer(o.adb)
 		if err != nil {
 			fmt.Fprintf(stderr, "telltale sim: --adb: %v\n", err)
 			return 2
 		}
-		c := adb.New(srv)
-		for _, p := range phones {
-			cctx, cancel := context.WithTimeout(ctx, simConnectTimeout)
-			err := c.Connect(cctx, p.Serial())
-			cancel()
-			if err != nil {
-				fmt.Fprintf(stderr, "telltale sim: connecting %s to the adb server at %s: %v (is it running? `adb -P PORT start-server`)\n", p.Serial(), c.Addr(), err)
-				return 1
-			}
+		r := rig.On(adb.New(srv))
+		start, stop = r.Start, func() { stopRig(r, stderr) }
+	}
+	defer func() { stop() }()
+	for i := range o.count {
+		cfg.Addr = net.JoinHostPort(host, "0")
+		if port != 0 {
+			cfg.Addr = net.JoinHostPort(host, strconv.Itoa(port+i))
 		}
+		p, err := start(ctx, cfg)
+		if err != nil {
+			fmt.Fprintf(stderr, "telltale sim: phone %d: %v\n", i+1, err)
+			if o.adb != "" {
+				fmt.Fprintf(stderr, "telltale sim: is the adb server at %s running? (`adb -P PORT start-server`)\n", o.adb)
+			}
+			return 1
+		}
+		phones = append(phones, p)
 	}
 	for _, p := range phones {
 		fmt.Fprintln(stdout, p.Serial())
@@ -149,6 +175,23 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fw := phones[0].Firmware()
 	fmt.Fprintf(stderr, "telltale sim: %d × %s on %s (Android %s) running; Ctrl-C stops\n", len(phones), phones[0].Profile().Name, fw.Version, fw.Android)
 	<-ctx.Done()
+	return 0
+}
+
+func stopRig(r *rig.Rig, stderr io.Writer) {
+	ctx, cancel := context.WithTimeout(context.Background(), simStopTimeout)
+	defer cancel()
+	if err := r.Close(ctx); err != nil {
+		fmt.Fprintf(stderr, "telltale sim: %v\n", err)
+	}
+}
+
+func listSimModels(all []*profiles.Profile, stdout io.Writer) int {
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	for _, p := range all {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d firmware\n", p.Name, p.DisplayName, strings.Join(p.Devices, ","), len(p.Firmware))
+	}
+	tw.Flush()
 	return 0
 }
 
@@ -170,16 +213,4 @@ func listSimFirmware(all []*profiles.Profile, model string, stdout, stderr io.Wr
 	}
 	tw.Flush()
 	return 0
-}
-
-func splitListen(addr string) (string, int, error) {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return "", 0, fmt.Errorf("--listen %q: %w (want HOST:PORT, e.g. 127.0.0.1:7100)", addr, err)
-	}
-	n, err := strconv.Atoi(port)
-	if err != nil || n < 0 || n > 65535 {
-		return "", 0, fmt.Errorf("--listen %q: port is not a number in 0-65535", addr)
-	}
-	return host, n, nil
 }

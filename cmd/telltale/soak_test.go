@@ -13,11 +13,12 @@ import (
 	"testing"
 	"time"
 
-	"telltale.dev/devices/adb"
-	"telltale.dev/devices/adb/adbtest"
 	"telltale.dev/devices/sim"
+	"telltale.dev/devices/sim/rig/rigtest"
 	"telltale.dev/fixtures/canary"
 	"telltale.dev/harness/actions"
+	"telltale.dev/harness/journal"
+	"telltale.dev/harness/lease"
 	"telltale.dev/harness/session"
 )
 
@@ -45,8 +46,9 @@ func TestSoakSessionFaults(t *testing.T) {
 	}
 	t.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
 	t.Setenv(soakMarkEnv, fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano()))
-	c := adbtest.StartServer(t) // after the mark, so the server carries it
-	p := startPhone(t, c, "redmi-note-8", "V11.0.3.0")
+	r := rigtest.New(t) // after the mark, so its adb server carries it
+	c := r.Client()
+	p := startPhone(t, r, "redmi-note-8", "V11.0.3.0")
 	serial := p.Serial()
 	ours := markedADBServers(t)
 	if len(ours) != 1 {
@@ -55,8 +57,8 @@ func TestSoakSessionFaults(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), duration+10*time.Minute)
 	defer cancel()
-	base := containerSession(t, ctx, "", "soak CA") // each cycle sets its own RunDir
-	lease := session.Lease{Server: c.Addr(), Serial: serial, Profile: base.Profile.Name, Firmware: "V11.0.3.0.PCOMIXM"}
+	base := containerSession(t, ctx, "", "soak CA") // each cycle sets its own run directory
+	l := lease.Lease{Server: c.Addr(), Serial: serial, Profile: base.Profile.Name, Firmware: "V11.0.3.0.PCOMIXM"}
 
 	faults := map[string]func(context.Context) error{
 		// The phone's own `reboot`: mounts (the CA) and root are gone when
@@ -66,20 +68,19 @@ func TestSoakSessionFaults(t *testing.T) {
 				return fmt.Errorf("reboot: %w", err)
 			}
 			time.Sleep(sim.RebootDowntime)
-			return reattach(ctx, c, serial)
+			return r.Connect(ctx, serial)
 		},
 		// The phone dies and a fresh one (same identity) comes up on the
 		// same address: nothing the session changed survives.
 		"kill": func(ctx context.Context) error {
 			p.Phone.Close()
 			time.Sleep(time.Duration(500+rand.IntN(1500)) * time.Millisecond)
-			np, err := sim.Start(ctx, sim.Config{Model: p.model, Firmware: p.fw, Addr: serial})
+			np, err := r.Start(ctx, sim.Config{Model: p.model, Firmware: p.fw, Addr: serial})
 			if err != nil {
 				return fmt.Errorf("restart the killed phone on %s: %w", serial, err)
 			}
-			t.Cleanup(func() { np.Close() })
 			p.Phone = np
-			return reattach(ctx, c, serial)
+			return nil
 		},
 		// The cable is pulled: the server forgets the phone for a while.
 		"unplug": func(ctx context.Context) error {
@@ -87,7 +88,7 @@ func TestSoakSessionFaults(t *testing.T) {
 				return fmt.Errorf("adb disconnect: %w", err)
 			}
 			time.Sleep(time.Duration(500+rand.IntN(2500)) * time.Millisecond)
-			return reattach(ctx, c, serial)
+			return r.Connect(ctx, serial)
 		},
 	}
 	kinds := []string{"reboot", "kill", "unplug"}
@@ -98,16 +99,14 @@ func TestSoakSessionFaults(t *testing.T) {
 		at := time.Duration(rand.IntN(4000)) * time.Millisecond // Open plus one pass of actions takes about 4s
 		dir := filepath.Join(t.TempDir(), "run")
 		cycleStart := time.Now()
-		cfg := base
-		cfg.RunDir = dir
-		note := soakCycle(t, ctx, cycle, kind, at, faults[kind], lease, cfg)
+		note := soakCycle(t, ctx, cycle, kind, at, faults[kind], l, forRun(base, dir))
 		passes := restoreUntilClean(t, ctx, dir)
 		p.checkRestored(t)
 		if left := containersFor(t, dir); len(left) > 0 {
 			t.Errorf("cycle %d (%s): proxy containers left: %v", cycle, kind, left)
 		}
-		if entries, err := session.ReadJournal(dir); err != nil || len(session.Pending(entries)) != 0 {
-			t.Errorf("cycle %d (%s): journal: %d changes not undone (%v)", cycle, kind, len(session.Pending(entries)), err)
+		if entries, err := journal.Read(dir); err != nil || len(journal.Pending(entries)) != 0 {
+			t.Errorf("cycle %d (%s): journal: %d changes not undone (%v)", cycle, kind, len(journal.Pending(entries)), err)
 		}
 		if now := markedADBServers(t); !slices.Equal(now, ours) {
 			t.Errorf("cycle %d (%s): adb processes %v, want only the test server %v", cycle, kind, now, ours)
@@ -129,7 +128,7 @@ func TestSoakSessionFaults(t *testing.T) {
 // (at most three passes of the actions), closes the session and returns
 // what happened. The fault runs concurrently, at moment at after Open began.
 func soakCycle(t *testing.T, ctx context.Context, cycle int, kind string, at time.Duration, fault func(context.Context) error,
-	lease session.Lease, cfg session.Config) string {
+	l lease.Lease, cfg session.Config) string {
 	ctx, cancel := context.WithTimeout(ctx, 4*time.Minute)
 	defer cancel()
 	struck := make(chan error, 1)
@@ -141,7 +140,7 @@ func soakCycle(t *testing.T, ctx context.Context, cycle int, kind string, at tim
 			struck <- ctx.Err()
 		}
 	}()
-	s, err := session.Open(ctx, lease, cfg)
+	s, err := session.Open(ctx, l, cfg)
 	note := "struck during Open"
 	if err == nil {
 		gen := canary.NewGenerator(int64(cycle))
@@ -192,25 +191,6 @@ func restoreUntilClean(t *testing.T, ctx context.Context, dir string) int {
 	}
 	t.Errorf("telltale restore %s still fails after 5 attempts:\n%s", dir, last)
 	return 5
-}
-
-// reattach has the server connect to the phone again until it is online.
-func reattach(ctx context.Context, c *adb.Client, serial string) error {
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	var err error
-	for ctx.Err() == nil {
-		if err = c.Connect(ctx, serial); err == nil {
-			wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
-			err = c.Device(serial).WaitForDevice(wctx)
-			wcancel()
-			if err == nil {
-				return nil
-			}
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-	return fmt.Errorf("phone %s not back on the adb server within 60s: %w", serial, err)
 }
 
 // markedADBServers lists the adb processes carrying this test's mark, as

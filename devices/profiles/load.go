@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"telltale.dev/protocols"
 )
 
 //go:embed *.yaml
@@ -196,6 +198,23 @@ func (p *Profile) validate(stem string, root *yaml.Node) error {
 			if kl.When != "" && !whenRE.MatchString(kl.When) {
 				return fmt.Errorf("%sfirmware %s: condition %q: want setting:NAMESPACE:KEY=VALUE", at("firmware", i, "known_leaks", j, "when"), fw.Version, kl.When)
 			}
+		}
+		for j, s := range fw.Sends {
+			if s.Action != ActionBackground && !slices.Contains(AllActions, s.Action) {
+				return fmt.Errorf("%sfirmware %s: sends action %q is not %s or one of %s", at("firmware", i, "sends", j, "action"), fw.Version, s.Action, ActionBackground, strings.Join(AllActions, ", "))
+			}
+			if host, path, ok := strings.Cut(s.Endpoint, "/"); !ok || host == "" || path == "" || strings.ContainsAny(s.Endpoint, "?# ") {
+				return fmt.Errorf("%sfirmware %s: sends endpoint %q: want HOST/PATH without a query, e.g. data.mistat.intl.xiaomi.com/mistats/v3", at("firmware", i, "sends", j, "endpoint"), fw.Version, s.Endpoint)
+			}
+		}
+	}
+	for i, id := range p.Telemetry {
+		if _, ok := protocols.ByID(id); !ok {
+			var known []string
+			for _, s := range protocols.Services() {
+				known = append(known, s.ID)
+			}
+			return fmt.Errorf("%stelemetry service %q is not in the catalogue (%s)", at("telemetry", i), id, strings.Join(known, ", "))
 		}
 	}
 	for i, s := range p.Actions.Settings {

@@ -48,6 +48,7 @@ func TestBehaviourMatrix(t *testing.T) {
 	t.Setenv(EnvDir, "")
 	ps := mustLoad(t)
 	sa := []string{"form:data_list", "base64", "gzip", "json"}
+	saURL := append(slices.Clone(sa), "percent") // the search phrase inside the results page URL
 	ot := []string{"onetrack-aes", "gzip", "json"}
 	const sw = "setting:secure:browser_aggregated_data_collection=1"
 	type leak struct {
@@ -55,15 +56,15 @@ func TestBehaviourMatrix(t *testing.T) {
 		via  []string
 		when string
 	}
-	common := map[string]leak{
-		ActionInstallApp:    {"api.sec.intl.miui.com", []string{"gzip", "json"}, ""},
-		ActionOpenApp:       {"tracking.intl.miui.com", ot, ""},
-		ActionCharge:        {"tracking.intl.miui.com", ot, ""},
-		ActionChangeSetting: {"sa.api.intl.miui.com", sa, ""},
-		ActionCreateFolder:  {"sa.api.intl.miui.com", sa, ""},
+	common := map[string][]leak{
+		ActionInstallApp:    {{"api.sec.intl.miui.com", []string{"gzip", "json"}, ""}},
+		ActionOpenApp:       {{"tracking.intl.miui.com", ot, ""}, {"tracking.intl.miui.com", []string{}, ""}},
+		ActionCharge:        {{"tracking.intl.miui.com", ot, ""}},
+		ActionChangeSetting: {{"sa.api.intl.miui.com", sa, ""}},
+		ActionCreateFolder:  {{"sa.api.intl.miui.com", sa, ""}},
 	}
-	with := func(extra map[string]leak) map[string]leak {
-		m := map[string]leak{}
+	with := func(extra map[string][]leak) map[string][]leak {
+		m := map[string][]leak{}
 		for k, v := range common {
 			m[k] = v
 		}
@@ -72,10 +73,23 @@ func TestBehaviourMatrix(t *testing.T) {
 		}
 		return m
 	}
-	want := map[string]map[string]leak{
-		"V11.0.3.0": with(map[string]leak{ActionBrowseIncognito: {"sa.api.intl.miui.com", sa, ""}, ActionSearch: {"sa.api.intl.miui.com", sa, ""}}),
-		"V12.0.2.0": with(map[string]leak{ActionBrowseIncognito: {"sa.api.intl.miui.com", sa, sw}, ActionSearch: {"sa.api.intl.miui.com", sa, sw}}),
-		"V12.5.1.0": with(map[string]leak{ActionBrowseIncognito: {"sa.api.intl.miui.com", sa, sw}, ActionSearch: {"sa.api.intl.miui.com", sa, sw}, ActionConnectWifi: {"tracking.intl.miui.com", ot, ""}}),
+	browser := func(when string) map[string][]leak {
+		return map[string][]leak{
+			ActionBrowseIncognito: {{"sa.api.intl.miui.com", sa, when}},
+			ActionSearch:          {{"sa.api.intl.miui.com", sa, when}, {"sa.api.intl.miui.com", saURL, when}},
+		}
+	}
+	later := browser(sw)
+	later[ActionConnectWifi] = []leak{{"tracking.intl.miui.com", ot, ""}}
+	want := map[string]map[string][]leak{
+		"V11.0.3.0": with(browser("")),
+		"V12.0.2.0": with(browser(sw)),
+		"V12.5.1.0": with(later),
+	}
+	sends := []Send{
+		{ActionLockScreen, "data.mistat.intl.xiaomi.com/mistats/v3", []string{"screen_lock"}},
+		{ActionBackground, "sdkconfig.ad.intl.xiaomi.com/api/v4/detail/config", nil},
+		{ActionBackground, "tracking.intl.miui.com/track/v1", nil},
 	}
 	sdk := map[string]int{"V11.0.3.0": 29, "V12.0.2.0": 29, "V12.5.1.0": 30}
 	ui := map[string]string{"V11.0.3.0": "V11", "V12.0.2.0": "V12", "V12.5.1.0": "V125"}
@@ -83,6 +97,10 @@ func TestBehaviourMatrix(t *testing.T) {
 		p := ByName(ps, name)
 		if p.Root || len(p.Firmware) != 3 || p.Actions.Browser.AggregatedSwitch != "secure:browser_aggregated_data_collection" {
 			t.Errorf("%s: root %v, %d firmware, switch %q", name, p.Root, len(p.Firmware), p.Actions.Browser.AggregatedSwitch)
+		}
+		if hosts := p.TelemetryHosts(); !slices.Equal(hosts, []string{"sa.api.intl.miui.com", "tracking.intl.miui.com",
+			"api.sec.intl.miui.com", "data.mistat.intl.xiaomi.com", "sdkconfig.ad.intl.xiaomi.com"}) {
+			t.Errorf("%s: telemetry hosts of a global build = %v", name, hosts)
 		}
 		for _, pkg := range []string{"com.mi.globalbrowser", "com.mi.globalbrowser.mini", "com.miui.analytics", "com.miui.securitycenter", "com.miui.home"} {
 			if !slices.Contains(p.Packages, pkg) {
@@ -94,18 +112,24 @@ func TestBehaviourMatrix(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := map[string]leak{}
+			got := map[string][]leak{}
 			for _, kl := range fw.KnownLeaks {
-				got[kl.Action] = leak{kl.Host, kl.Via, kl.When}
+				got[kl.Action] = append(got[kl.Action], leak{kl.Host, kl.Via, kl.When})
 			}
-			if len(got) != len(leaks) || len(fw.KnownLeaks) != len(leaks) {
+			if len(got) != len(leaks) {
 				t.Errorf("%s %s: known leaks for %v, want %d actions", name, fw.Version, slices.Sorted(maps.Keys(got)), len(leaks))
 			}
-			for a, l := range leaks {
-				g := got[a]
-				if g.host != l.host || !slices.Equal(g.via, l.via) || g.when != l.when {
-					t.Errorf("%s %s %s: %+v, want %+v", name, fw.Version, a, g, l)
+			for a, ls := range leaks {
+				if !slices.EqualFunc(got[a], ls, func(g, l leak) bool {
+					return g.host == l.host && slices.Equal(g.via, l.via) && g.when == l.when
+				}) {
+					t.Errorf("%s %s %s: %+v, want %+v", name, fw.Version, a, got[a], ls)
 				}
+			}
+			if !slices.EqualFunc(fw.Sends, sends, func(a, b Send) bool {
+				return a.Action == b.Action && a.Endpoint == b.Endpoint && slices.Equal(a.Events, b.Events)
+			}) {
+				t.Errorf("%s %s sends %+v, want %+v", name, fw.Version, fw.Sends, sends)
 			}
 			props := p.BuildProps(fw)
 			if props["ro.build.version.sdk"] != strconv.Itoa(sdk[short]) || props["ro.miui.ui.version.name"] != ui[short] ||
@@ -119,7 +143,7 @@ func TestBehaviourMatrix(t *testing.T) {
 		}
 	}
 	emu := ByName(ps, "aosp-emulator")
-	if !emu.Root || len(emu.Firmware) != 1 || len(emu.Firmware[0].KnownLeaks) != 0 || len(emu.TelemetryHosts) != 0 {
+	if !emu.Root || len(emu.Firmware) != 1 || len(emu.Firmware[0].KnownLeaks) != 0 || len(emu.Telemetry) != 0 {
 		t.Errorf("aosp-emulator = %+v", emu)
 	}
 	if props := emu.BuildProps(&emu.Firmware[0]); props["ro.build.version.sdk"] != "34" || props["ro.build.version.release"] != "14" {
@@ -220,6 +244,9 @@ func TestParseErrors(t *testing.T) {
 		{"unknown action", strings.Replace(userProfile, "    sdk: 29", "    sdk: 29\n    known_leaks:\n      - {action: teleport, host: x}", 1), []string{"bad.yaml", "line 10", "teleport"}},
 		{"bad condition", strings.Replace(userProfile, "    sdk: 29", "    sdk: 29\n    known_leaks:\n      - {action: charge, host: x, when: always}", 1), []string{"bad.yaml", "line 10", "always"}},
 		{"duplicate firmware", strings.Replace(userProfile, "actions:", "  - version: QQ3A.200805.001\nactions:", 1), []string{"bad.yaml", "line 9", "twice"}},
+		{"unknown sends action", strings.Replace(userProfile, "    sdk: 29", "    sdk: 29\n    sends:\n      - {action: idle, endpoint: a.example/x}", 1), []string{"bad.yaml", "line 10", "idle", "background"}},
+		{"bad sends endpoint", strings.Replace(userProfile, "    sdk: 29", "    sdk: 29\n    sends:\n      - {action: lock-screen, endpoint: \"a.example/x?q=1\"}", 1), []string{"bad.yaml", "line 10", "HOST/PATH"}},
+		{"unknown telemetry service", strings.Replace(userProfile, "settle: 500ms", "telemetry: [onetrack, carrier-pigeon]\nsettle: 500ms", 1), []string{"bad.yaml", "line 11", "carrier-pigeon", "sensors-analytics"}},
 		{"device prop mismatch", strings.Replace(userProfile, "props: {ro.product.model: Pixel 2}", "props: {ro.product.device: taimen}", 1), []string{"bad.yaml", "line 4", "taimen"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

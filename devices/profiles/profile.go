@@ -3,6 +3,8 @@
 // is done on that model, and which leaks each firmware is known to have.
 package profiles
 
+import "telltale.dev/protocols"
+
 // Action names, shared by profiles, the simulated phone, the harness and the
 // reports, so one action is spelled one way everywhere.
 const (
@@ -33,8 +35,10 @@ type Profile struct {
 	// Packages are preinstalled package names.
 	Packages []string `yaml:"packages"`
 	Actions  Actions  `yaml:"actions"`
-	// TelemetryHosts are hosts this model is known to report to.
-	TelemetryHosts []string `yaml:"telemetry_hosts"`
+	// Telemetry names the services this model is known to report to, by
+	// their IDs in the vendor catalogue (telltale.dev/protocols), which
+	// holds their hosts.
+	Telemetry []string `yaml:"telemetry"`
 	// Settle is how long to wait after an action for telemetry to flush
 	// (Go duration text, e.g. "2s").
 	Settle string `yaml:"settle"`
@@ -60,6 +64,28 @@ type Firmware struct {
 	// KnownLeaks are the leaks this firmware is known to have: the expected
 	// behaviour that scenarios assert and regressions are measured against.
 	KnownLeaks []KnownLeak `yaml:"known_leaks"`
+	// Sends is the telemetry this firmware sends that no canary can show:
+	// for each action that plants nothing (lock-screen), the endpoints and
+	// event names its window adds to what the idle phone sends; and, under
+	// the action "background", what the phone may send at any time (config
+	// fetches, heartbeats). Under the known-leaks policy an action's window
+	// must add exactly its entries, besides background ones.
+	Sends []Send `yaml:"sends"`
+}
+
+// ActionBackground names, in Firmware.Sends, traffic the phone sends at any
+// time, whatever the action.
+const ActionBackground = "background"
+
+// Send is one endpoint a firmware sends to for an action.
+type Send struct {
+	Action string `yaml:"action"` // one of the Action* names, or ActionBackground
+	// Endpoint is the host and path without the query:
+	// "data.mistat.intl.xiaomi.com/mistats/v3".
+	Endpoint string `yaml:"endpoint"`
+	// Events are the telemetry event names the requests carry ("event"
+	// fields of their decoded JSON), as the detector reads them.
+	Events []string `yaml:"events"`
 }
 
 // KnownLeak says that an action's data reaches a host on a firmware.
@@ -112,4 +138,14 @@ type Charge struct {
 type SettingTarget struct {
 	Namespace string `yaml:"namespace"` // system|secure|global
 	Key       string `yaml:"key"`
+}
+
+// TelemetryHosts are the hosts of the profile's telemetry services, for the
+// region its builds report from (ro.miui.region; global when unset).
+func (p *Profile) TelemetryHosts() []string {
+	region := p.Props["ro.miui.region"]
+	if region == "" {
+		region = protocols.RegionGlobal
+	}
+	return protocols.HostsOf(region, p.Telemetry...)
 }

@@ -19,6 +19,7 @@ import (
 	"telltale.dev/fixtures/apk"
 	"telltale.dev/fixtures/canary"
 	"telltale.dev/harness/capture"
+	"telltale.dev/harness/journal"
 	"telltale.dev/harness/leak"
 	"telltale.dev/harness/session"
 )
@@ -57,8 +58,8 @@ func window(ctx context.Context, s *session.Session, action string, cs []canary.
 	r.StartSeq = start.Seq
 	doErr := do(ctx)
 	if doErr == nil {
-		r.Settle = s.Settle
-		doErr = s.Wait(ctx, s.Settle)
+		r.Settle = s.Settle()
+		doErr = s.Wait(ctx, s.Settle())
 	}
 	end, err := s.Mark(context.WithoutCancel(ctx), "end:"+r.Window)
 	r.End = time.Now()
@@ -141,9 +142,9 @@ func BrowseIncognito(ctx context.Context, s *session.Session, c canary.Canary) (
 // Search searches for the canary's phrase in the browser's incognito tab,
 // through the profile's search URL.
 func Search(ctx context.Context, s *session.Session, c canary.Canary) (*Result, error) {
-	b := s.Profile.Actions.Browser
+	b := s.Profile().Actions.Browser
 	if b.SearchURL == "" {
-		return nil, fmt.Errorf("search: profile %s has no actions.browser.search_url", s.Profile.Name)
+		return nil, fmt.Errorf("search: profile %s has no actions.browser.search_url", s.Profile().Name)
 	}
 	u := strings.Replace(b.SearchURL, "%s", strings.ReplaceAll(url.QueryEscape(c.Value), "+", "%20"), 1)
 	return window(ctx, s, profiles.ActionSearch, []canary.Canary{c}, func(ctx context.Context) error {
@@ -152,9 +153,9 @@ func Search(ctx context.Context, s *session.Session, c canary.Canary) (*Result, 
 }
 
 func openInBrowser(ctx context.Context, s *session.Session, u string) error {
-	b := s.Profile.Actions.Browser
+	b := s.Profile().Actions.Browser
 	if b.Component == "" {
-		return fmt.Errorf("profile %s has no actions.browser.component", s.Profile.Name)
+		return fmt.Errorf("profile %s has no actions.browser.component", s.Profile().Name)
 	}
 	args := []string{"-a", "android.intent.action.VIEW", "-d", u, "-n", b.Component}
 	if b.IncognitoExtra != "" {
@@ -194,7 +195,7 @@ func OpenApp(ctx context.Context, s *session.Session, c canary.Canary) (*Result,
 // Charge plugs a simulated charger (ac, usb or wireless) and sets the
 // battery level to the canary's number; teardown resets the battery.
 func Charge(ctx context.Context, s *session.Session, plugged string, level canary.Canary) (*Result, error) {
-	ch := s.Profile.Actions.Charge
+	ch := s.Profile().Actions.Charge
 	n, err := strconv.Atoi(level.Value)
 	if err != nil {
 		return nil, fmt.Errorf("charge: level canary %q is not a number", level.Value)
@@ -205,7 +206,7 @@ func Charge(ctx context.Context, s *session.Session, plugged string, level canar
 }
 
 func plugIn(ctx context.Context, s *session.Session, ch profiles.Charge, plugged string, level int) error {
-	if err := s.Record(session.Entry{Op: session.OpBattery, Command: ch.Reset}); err != nil {
+	if err := s.Record(journal.Entry{Op: journal.OpBattery, Command: ch.Reset}); err != nil {
 		return err
 	}
 	if _, err := s.Shell(ctx, fmt.Sprintf(ch.Plug, plugged)); err != nil {
@@ -218,9 +219,9 @@ func plugIn(ctx context.Context, s *session.Session, ch profiles.Charge, plugged
 // Unplug unplugs the simulated charger. It plants no canary: its window is
 // for the differential view.
 func Unplug(ctx context.Context, s *session.Session) (*Result, error) {
-	ch := s.Profile.Actions.Charge
+	ch := s.Profile().Actions.Charge
 	return window(ctx, s, "unplug", nil, func(ctx context.Context) error {
-		if err := s.Record(session.Entry{Op: session.OpBattery, Command: ch.Reset}); err != nil {
+		if err := s.Record(journal.Entry{Op: journal.OpBattery, Command: ch.Reset}); err != nil {
 			return err
 		}
 		_, err := s.Shell(ctx, ch.Unplug)
@@ -239,13 +240,13 @@ func ChangeSetting(ctx context.Context, s *session.Session, ns, key string, valu
 // CreateFolder makes a folder named by the canary under the profile's
 // folder root; teardown removes it.
 func CreateFolder(ctx context.Context, s *session.Session, name canary.Canary) (*Result, error) {
-	root := s.Profile.Actions.FolderRoot
+	root := s.Profile().Actions.FolderRoot
 	if root == "" {
 		root = "/sdcard"
 	}
 	path := strings.TrimSuffix(root, "/") + "/" + name.Value
 	return window(ctx, s, profiles.ActionCreateFolder, []canary.Canary{name}, func(ctx context.Context) error {
-		_, err := s.Do(ctx, session.Entry{Op: session.OpFile, Path: path}, "mkdir -p", path)
+		_, err := s.Do(ctx, journal.Entry{Op: journal.OpFile, Path: path}, "mkdir -p", path)
 		return err
 	})
 }
@@ -266,11 +267,11 @@ func ConnectWifi(ctx context.Context, s *session.Session, ssid canary.Canary, le
 		undo = "svc wifi disable && svc wifi enable"
 	}
 	return window(ctx, s, profiles.ActionConnectWifi, []canary.Canary{ssid}, func(ctx context.Context) error {
-		if _, err := s.Do(ctx, session.Entry{Op: session.OpWifi, Value: ssid.Value, Command: undo},
+		if _, err := s.Do(ctx, journal.Entry{Op: journal.OpWifi, Value: ssid.Value, Command: undo},
 			"cmd wifi connect-network", ssid.Value, "open"); err != nil {
 			return err
 		}
-		return plugIn(ctx, s, s.Profile.Actions.Charge, "ac", level)
+		return plugIn(ctx, s, s.Profile().Actions.Charge, "ac", level)
 	})
 }
 
@@ -293,7 +294,7 @@ func currentSSID(ctx context.Context, s *session.Session) (string, error) {
 // in the differential view. Teardown wakes the screen.
 func LockScreen(ctx context.Context, s *session.Session) (*Result, error) {
 	return window(ctx, s, profiles.ActionLockScreen, nil, func(ctx context.Context) error {
-		_, err := s.Do(ctx, session.Entry{Op: session.OpScreen, Command: "input keyevent 224"}, "input keyevent 26")
+		_, err := s.Do(ctx, journal.Entry{Op: journal.OpScreen, Command: "input keyevent 224"}, "input keyevent 26")
 		return err
 	})
 }

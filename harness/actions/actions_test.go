@@ -57,7 +57,7 @@ func TestActionsOnLeakyRedmi(t *testing.T) {
 	if err != nil || !hasFinding(res, url, sa) {
 		t.Errorf("browse-incognito: %v, findings %v", err, chains(res))
 	}
-	if res.Overhead() <= 0 || res.Overhead() > 5*time.Second || res.Settle != s.Settle {
+	if res.Overhead() <= 0 || res.Overhead() > 5*time.Second || res.Settle != s.Settle() {
 		t.Errorf("browse-incognito: overhead %s, settle %s", res.Overhead(), res.Settle)
 	}
 	phrase := gen.Search("q")

@@ -2,6 +2,7 @@ package session_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -35,10 +36,11 @@ func BenchmarkSessionOpenClose(b *testing.B) {
 	ctx, img := proxyImage(b)
 	r := sessiontest.New(b, "redmi-note-8", "V11.0.3.0")
 	cfg := r.Config(b)
-	cfg.StartProxy = func(ctx context.Context, dir, name string) (session.Recorder, error) {
+	cfg.StartProxy = func(ctx context.Context, dir, name string) (proxy.Recorder, error) {
 		return proxy.Run(ctx, img, proxy.WithCA(r.CA.CertPEM(), r.CA.KeyPEM()), proxy.WithFlowDir(dir), testcontainers.WithName(name))
 	}
 	benchUpDown(b, "open-ms", "close-ms", func() (func() error, error) {
+		cfg.ProxyName = fmt.Sprintf("telltale-proxy-bench-%d", time.Now().UnixNano())
 		s, err := session.Open(ctx, r.Lease, cfg)
 		if err != nil {
 			return nil, err

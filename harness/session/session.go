@@ -1,19 +1,19 @@
-// Package session leases a phone from the adb servers, prepares it for a
-// scenario run (its own recording proxy, the run's CA, adb reverse and the
-// global HTTP proxy setting), journals every change it makes, and puts the
-// phone back exactly as it was found, also after a crash (Restore).
+// Package session is one leased phone prepared for scenarios: its own
+// recording proxy, the run's CA, adb reverse and the global HTTP proxy
+// setting, every change journaled before it is made and put back at Close,
+// and every device call bounded by a deadline and ended at once when the
+// phone drops off its adb server. The parts have their own packages: lease
+// (finding and holding phones), journal (the record of changes), androidca
+// (the CA recipes) and restore (undoing changes).
 package session
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"sort"
+	"maps"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,6 +22,10 @@ import (
 	"telltale.dev/devices/adb"
 	"telltale.dev/devices/profiles"
 	"telltale.dev/harness/capture"
+	"telltale.dev/harness/journal"
+	"telltale.dev/harness/lease"
+	"telltale.dev/harness/proxy"
+	"telltale.dev/harness/restore"
 )
 
 // ErrDeviceLost is the cause of every failure after the leased device
@@ -34,51 +38,77 @@ const DefaultCallTimeout = 30 * time.Second
 // ProxyPort is the device-side port of the reverse rule to the proxy.
 const ProxyPort = 8080
 
-// Recorder is what a session needs from the recording proxy.
-type Recorder interface {
-	// ProxyAddr is the proxy's host address, "127.0.0.1:PORT".
-	ProxyAddr(ctx context.Context) (string, error)
-	Mark(ctx context.Context, name string) (capture.Flow, error)
-	Flows(ctx context.Context, since int64) ([]capture.Flow, error)
-	Terminate(ctx context.Context) error
-}
-
-// Session is one leased device prepared for scenarios.
+// Session is one leased device prepared for scenarios. Its state is read
+// through methods: nothing a caller holds can change it.
 type Session struct {
-	Lease    Lease
-	Profile  *profiles.Profile
-	Firmware *profiles.Firmware
-	// Props are the device's build properties, read at Open.
-	Props map[string]string
-	// Settle is how long actions wait for telemetry to flush.
-	Settle time.Duration
-	// CAStore is "system" or "user"; Warnings say what a reader of the report
-	// must know (a user-store CA most apps ignore).
-	CAStore  string
-	Warnings []string
+	lease    lease.Lease
+	profile  *profiles.Profile
+	firmware *profiles.Firmware
+	props    map[string]string
+	settle   time.Duration
+	caStore  string
+	warnings []string
 
 	client  *adb.Client
 	dev     *adb.Device
-	journal *Journal
-	proxy   Recorder
-	lock    *Lock
-	runDir  string
+	journal *journal.Journal
+	proxy   proxy.Recorder
+	lock    *lease.Lock
+	dir     string
 	log     io.Writer
 	timeout time.Duration
+	// probeTimeout bounds the wait for the probe request to show up.
+	probeTimeout time.Duration
 	// restarting is set while adbd restarts (adb root), when the device
 	// leaving the bus is expected.
 	restarting atomic.Bool
-	su         string // how su takes a command ("-c" or "0"); "" when adbd is root or no su
 
 	ctx    context.Context // cancelled with ErrDeviceLost when the device drops
 	cancel context.CancelCauseFunc
 
 	mu      sync.Mutex
-	entries []Entry // this session's journal entries, oldest first
+	entries []journal.Entry // this session's journal entries, oldest first
 	marks   int
-	before  Snapshot
+	before  restore.Snapshot
 	idle    []capture.Flow
 }
+
+// Lease is the device the session holds.
+func (s *Session) Lease() lease.Lease { return s.lease }
+
+// Profile is the device's model profile.
+func (s *Session) Profile() *profiles.Profile { return s.profile }
+
+// Firmware is the profile's entry for the device's firmware.
+func (s *Session) Firmware() *profiles.Firmware { return s.firmware }
+
+// Prop is one of the build properties read at Open ("" when absent).
+func (s *Session) Prop(name string) string { return s.props[name] }
+
+// Props is a copy of the build properties read at Open.
+func (s *Session) Props() map[string]string { return maps.Clone(s.props) }
+
+// SDK is the device's API level.
+func (s *Session) SDK() int {
+	n, _ := strconv.Atoi(s.props["ro.build.version.sdk"])
+	if n == 0 && s.firmware != nil {
+		n = s.firmware.SDK
+	}
+	return n
+}
+
+// Settle is how long actions wait for telemetry to flush.
+func (s *Session) Settle() time.Duration { return s.settle }
+
+// CAStore is where the run's CA went: "system", or "user" (see Warnings).
+func (s *Session) CAStore() string { return s.caStore }
+
+// Warnings say what a reader of the report must know (a user-store CA most
+// apps ignore).
+func (s *Session) Warnings() []string { return append([]string(nil), s.warnings...) }
+
+// Dir is the session's own directory in the run directory.
+func (s *Session) Dir() string { return s.dir }
 
 // Baseline is the session's idle window, nil until recorded.
 func (s *Session) Baseline() []capture.Flow {
@@ -97,9 +127,6 @@ func (s *Session) SetBaseline(flows []capture.Flow) {
 	s.mu.Unlock()
 }
 
-// Dir is the session's own directory in the run directory.
-func (s *Session) Dir() string { return filepath.Join(s.runDir, "devices", slug(s.Lease.Serial)) }
-
 // Lost returns the reason the device is gone, or nil.
 func (s *Session) Lost() error {
 	if s.ctx.Err() == nil {
@@ -114,7 +141,7 @@ func (s *Session) bind(ctx context.Context, timeout time.Duration) (context.Cont
 	if timeout <= 0 {
 		timeout = s.timeout
 	}
-	ctx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("device %s did not answer within %s", s.Lease.Serial, timeout))
+	ctx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("device %s did not answer within %s", s.lease.Serial, timeout))
 	stop := context.AfterFunc(s.ctx, func() { cancel() })
 	return ctx, func() { stop(); cancel() }
 }
@@ -134,7 +161,7 @@ func (s *Session) wrap(ctx context.Context, what string, err error) error {
 			return fmt.Errorf("%s: %w", what, s.Lost())
 		}
 	}
-	return fmt.Errorf("%s on %s: %w", what, s.Lease.Serial, err)
+	return fmt.Errorf("%s on %s: %w", what, s.lease.Serial, err)
 }
 
 // checkGone asks the adb server whether the device is still there, and
@@ -143,14 +170,14 @@ func (s *Session) checkGone(ctx context.Context) bool {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	st, err := s.dev.State(cctx)
-	if err == nil && st == "device" {
+	if err == nil && st == adb.StateDevice {
 		return false
 	}
 	reason := "state " + st
 	if err != nil {
 		reason = err.Error()
 	}
-	s.cancel(fmt.Errorf("%w: %s on %s (%s)", ErrDeviceLost, s.Lease.Serial, s.Lease.Server, reason))
+	s.cancel(fmt.Errorf("%w: %s on %s (%s)", ErrDeviceLost, s.lease.Serial, s.lease.Server, reason))
 	return true
 }
 
@@ -164,7 +191,7 @@ func (s *Session) Shell(ctx context.Context, cmd string, args ...string) (string
 
 // Do journals a change, then runs its command. The journal entry is synced
 // before the device is touched, so a crash in between still leaves the undo.
-func (s *Session) Do(ctx context.Context, e Entry, cmd string, args ...string) (string, error) {
+func (s *Session) Do(ctx context.Context, e journal.Entry, cmd string, args ...string) (string, error) {
 	if err := s.Record(e); err != nil {
 		return "", err
 	}
@@ -172,8 +199,8 @@ func (s *Session) Do(ctx context.Context, e Entry, cmd string, args ...string) (
 }
 
 // Record writes a change to the journal before it is made.
-func (s *Session) Record(e Entry) error {
-	e.Server, e.Serial = s.Lease.Server, s.Lease.Serial
+func (s *Session) Record(e journal.Entry) error {
+	e.Server, e.Serial = s.lease.Server, s.lease.Serial
 	e, err := s.journal.Append(e)
 	if err != nil {
 		return err
@@ -203,18 +230,26 @@ func (s *Session) PutSetting(ctx context.Context, ns, key, value string) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.Do(ctx, Entry{Op: OpSetting, Namespace: ns, Key: key, Old: old, Value: value}, "settings put", ns, key, value)
+	_, err = s.Do(ctx, journal.Entry{Op: journal.OpSetting, Namespace: ns, Key: key, Old: old, Value: value}, "settings put", ns, key, value)
 	return err
 }
 
 // Install journals and installs an APK from the host.
 func (s *Session) Install(ctx context.Context, apkPath, pkg string) error {
-	if err := s.Record(Entry{Op: OpInstall, Package: pkg, Path: apkPath}); err != nil {
+	if err := s.Record(journal.Entry{Op: journal.OpInstall, Package: pkg, Path: apkPath}); err != nil {
 		return err
 	}
 	cctx, cancel := s.bind(ctx, 2*s.timeout)
 	defer cancel()
 	return s.wrap(ctx, "install "+pkg, s.dev.Install(cctx, apkPath))
+}
+
+// TakeSnapshot lists every setting of the device.
+func (s *Session) TakeSnapshot(ctx context.Context) (restore.Snapshot, error) {
+	cctx, cancel := s.bind(ctx, 0)
+	defer cancel()
+	snap, err := restore.TakeSnapshot(cctx, s.dev)
+	return snap, s.wrap(ctx, "read settings", err)
 }
 
 // Mark posts a named mark to the proxy and returns it as recorded.
@@ -252,74 +287,4 @@ func (s *Session) Wait(ctx context.Context, d time.Duration) error {
 	case <-s.ctx.Done():
 		return s.Lost()
 	}
-}
-
-// Snapshot is the device's settings, namespace -> key -> value.
-type Snapshot map[string]map[string]string
-
-var namespaces = []string{"system", "secure", "global"}
-
-// TakeSnapshot lists every setting in the three namespaces.
-func (s *Session) TakeSnapshot(ctx context.Context) (Snapshot, error) {
-	snap := Snapshot{}
-	for _, ns := range namespaces {
-		out, err := s.Shell(ctx, "settings list", ns)
-		if err != nil {
-			return nil, err
-		}
-		m := map[string]string{}
-		for _, line := range strings.Split(out, "\n") {
-			line = strings.TrimRight(line, "\r")
-			if k, v, ok := strings.Cut(line, "="); ok {
-				m[k] = v
-			}
-		}
-		snap[ns] = m
-	}
-	return snap, nil
-}
-
-// Diff lists every setting that differs between two snapshots, one line each.
-func (a Snapshot) Diff(b Snapshot) []string {
-	var out []string
-	for _, ns := range namespaces {
-		for k, v := range a[ns] {
-			if w, ok := b[ns][k]; !ok {
-				out = append(out, fmt.Sprintf("%s:%s was %q, now unset", ns, k, v))
-			} else if w != v {
-				out = append(out, fmt.Sprintf("%s:%s was %q, now %q", ns, k, v, w))
-			}
-		}
-		for k, w := range b[ns] {
-			if _, ok := a[ns][k]; !ok {
-				out = append(out, fmt.Sprintf("%s:%s was unset, now %q", ns, k, w))
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-func writeJSONFile(path string, v any) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
-}
-
-func slug(s string) string {
-	var b bytes.Buffer
-	for _, r := range s {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '.':
-			b.WriteRune(r)
-		default:
-			b.WriteByte('_')
-		}
-	}
-	return b.String()
 }

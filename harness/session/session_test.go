@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"telltale.dev/harness/journal"
+	"telltale.dev/harness/lease"
 	"telltale.dev/harness/session"
 	"telltale.dev/harness/session/sessiontest"
 )
@@ -25,8 +27,8 @@ func TestRootDeviceGetsSystemCAAndIsRestored(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	if s.CAStore != "system" {
-		t.Errorf("CA store %q, want system", s.CAStore)
+	if s.CAStore() != "system" {
+		t.Errorf("CA store %q, want system", s.CAStore())
 	}
 	name := r.CA.AndroidName()
 	for _, dir := range []string{"/system/etc/security/cacerts", "/apex/com.android.conscrypt/cacerts"} {
@@ -52,7 +54,7 @@ func TestRootDeviceGetsSystemCAAndIsRestored(t *testing.T) {
 	if err != nil || len(rules) != 0 {
 		t.Errorf("reverse rules after Close: %v %v", rules, err)
 	}
-	if _, err := os.Stat(filepath.Join(r.RunDir, session.JournalFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(r.RunDir, journal.File)); err != nil {
 		t.Errorf("no journal: %v", err)
 	}
 }
@@ -65,8 +67,8 @@ func TestUnrootedPhoneGetsUserStoreAndWarning(t *testing.T) {
 	r := sessiontest.New(t, "redmi-note-8", "V11.0.3.0")
 	r.Phone.SetUnrooted(true)
 	s := r.Open(t)
-	if s.CAStore != "user" || len(s.Warnings) == 0 || !strings.Contains(s.Warnings[0], "do not trust user CAs") {
-		t.Fatalf("CA store %q, warnings %q", s.CAStore, s.Warnings)
+	if w := s.Warnings(); s.CAStore() != "user" || len(w) == 0 || !strings.Contains(w[0], "do not trust user CAs") {
+		t.Fatalf("CA store %q, warnings %q", s.CAStore(), w)
 	}
 	if got := r.Shell(t, "ls /sdcard/Download"); !strings.Contains(got, r.CA.AndroidName()) {
 		t.Errorf("CA copy not offered in /sdcard/Download: %s", got)
@@ -82,7 +84,35 @@ func TestOpenRefusesALeasedPhone(t *testing.T) {
 	r.Open(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := session.Open(ctx, r.Lease, r.Config(t)); !errors.Is(err, session.ErrLeased) {
+	if _, err := session.Open(ctx, r.Lease, r.Config(t)); !errors.Is(err, lease.ErrLeased) {
 		t.Fatalf("second Open: %v, want ErrLeased", err)
+	}
+}
+
+// TestCloseReportsADamagedJournalAndStillRestores: when the journal cannot
+// be read back at teardown (here a damaged line), Close says so, and still
+// puts back what this session changed.
+func TestCloseReportsADamagedJournalAndStillRestores(t *testing.T) {
+	r := sessiontest.New(t, "redmi-note-8", "V12.0.2.0")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	s, err := session.Open(ctx, r.Lease, r.Config(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(filepath.Join(r.RunDir, journal.File), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString("not a journal line\n"); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	err = s.Close(ctx)
+	if err == nil || !strings.Contains(err.Error(), "read the journal") {
+		t.Errorf("Close over a damaged journal: %v", err)
+	}
+	if got := r.Shell(t, "settings get global http_proxy"); got != "null" {
+		t.Errorf("http_proxy after Close %q, want null: the session's own changes must still be put back", got)
 	}
 }

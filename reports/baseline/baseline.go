@@ -10,9 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"slices"
 	"sort"
-	"strings"
 
 	"telltale.dev/reports/run"
 )
@@ -71,7 +69,7 @@ func FromRun(r *run.Run) Baseline {
 			if hosts[k][f.Host] == nil {
 				hosts[k][f.Host] = map[string]bool{}
 			}
-			hosts[k][f.Host][Chain(f.Chain)] = true
+			hosts[k][f.Host][run.Chain(f.Chain)] = true
 		}
 	}
 	b := Baseline{SchemaVersion: SchemaVersion, RunID: r.Manifest.RunID, Entries: []Entry{}}
@@ -96,41 +94,8 @@ func (b *Baseline) sort() {
 		if x.Firmware != y.Firmware {
 			return x.Firmware < y.Firmware
 		}
-		return actionLess(x.Action, y.Action)
+		return run.KeyLess(x.Action, y.Action)
 	})
-}
-
-func actionLess(a, b string) bool {
-	ra, rb := actionRank(a), actionRank(b)
-	if ra != rb {
-		return ra < rb
-	}
-	return a < b
-}
-
-func actionRank(key string) int {
-	action, _, _ := strings.Cut(key, " [")
-	if i := slices.Index(run.ActionOrder, action); i >= 0 {
-		return i
-	}
-	return len(run.ActionOrder)
-}
-
-// Chain writes a finding's decoding chain the way baselines compare it: JSON
-// paths dropped, because the same leak moving to another field of the same
-// event is not a regression; "plain" for a value sent as it is.
-func Chain(steps []string) string {
-	if len(steps) == 0 {
-		return "plain"
-	}
-	out := make([]string, len(steps))
-	for i, s := range steps {
-		if strings.HasPrefix(s, "json:") {
-			s = "json"
-		}
-		out[i] = s
-	}
-	return strings.Join(out, " > ")
 }
 
 func sortedKeys(m map[string]bool) []string {

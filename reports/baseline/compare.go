@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"telltale.dev/reports/run"
 )
 
 // Result is the comparison of a run (or baseline) against a baseline.
@@ -117,7 +119,7 @@ func Compare(base, cur Baseline) (Result, error) {
 				md.NotRun = append(md.NotRun, a)
 			}
 		}
-		sort.Slice(md.NotRun, func(i, j int) bool { return actionLess(md.NotRun[i], md.NotRun[j]) })
+		sort.Slice(md.NotRun, func(i, j int) bool { return run.KeyLess(md.NotRun[i], md.NotRun[j]) })
 		res.Models = append(res.Models, md)
 	}
 	return res, nil

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"telltale.dev/devices/profiles"
 	"telltale.dev/fixtures/canary"
 	"telltale.dev/harness/leak"
 )
@@ -33,14 +32,6 @@ func Render(dir string) error {
 	return atomicWrite(filepath.Join(dir, IndexFile), r.WriteHTML)
 }
 
-// ActionOrder is the order of the matrix rows: the order a person meets the
-// actions in the suite, most notorious first.
-var ActionOrder = []string{
-	profiles.ActionBrowseIncognito, profiles.ActionSearch, profiles.ActionInstallApp,
-	profiles.ActionOpenApp, profiles.ActionCharge, profiles.ActionChangeSetting,
-	profiles.ActionCreateFolder, profiles.ActionConnectWifi, profiles.ActionLockScreen,
-}
-
 // WriteHTML renders the self-contained report: inline CSS and SVG, no
 // scripts, no network, HARs linked by relative path.
 func (r *Run) WriteHTML(w io.Writer) error {
@@ -50,7 +41,7 @@ func (r *Run) WriteHTML(w io.Writer) error {
 type page struct {
 	M        Manifest
 	Duration string
-	Counts   struct{ Specs, Leaks, Failed, Findings, Flows, NotDecrypted int }
+	Counts   counts
 	Columns  []column
 	Rows     []row
 	Leaks    []specView
@@ -58,6 +49,8 @@ type page struct {
 	Devices  []timeline
 	Legend   []string
 }
+
+type counts struct{ Specs, Leaks, Failed, Findings, Flows, NotDecrypted int }
 
 type column struct {
 	Dev  Device
@@ -132,28 +125,26 @@ type tick struct {
 }
 
 func buildPage(r *Run) page {
-	var p page
-	p.M = r.Manifest
+	p := page{M: r.Manifest, Columns: columns(r)}
 	if !p.M.End.IsZero() {
 		p.Duration = p.M.End.Sub(p.M.Start).Round(time.Second).String()
 	}
-	// Columns: the manifest's devices, plus any serial only seen in specs
-	// (a device whose AddDevice was lost to a crash still shows).
-	seen := map[string]int{}
-	addCol := func(d Device) {
-		if _, ok := seen[d.Serial]; ok {
-			return
-		}
-		seen[d.Serial] = len(p.Columns)
-		head := d.DisplayName
-		if head == "" {
-			head = d.Model
-		}
-		if head == "" {
-			head = d.Serial
-		}
-		p.Columns = append(p.Columns, column{Dev: d, Head: head, Sub: d.Firmware})
+	col := map[string]int{} // serial -> column
+	for i, c := range p.Columns {
+		col[c.Dev.Serial] = i
 	}
+	p.Counts = count(r.Specs)
+	p.Rows = matrix(r.Specs, p.Columns, col)
+	p.Leaks, p.Diffs = details(r.Specs, p.Columns, col)
+	p.Devices = buildTimelines(r, p.Columns)
+	p.Legend = legend(r.Specs)
+	return p
+}
+
+// columns are the manifest's devices sorted by model, firmware and serial,
+// then any serial only seen in specs (a device whose AddDevice was lost to a
+// crash still shows).
+func columns(r *Run) []column {
 	devs := slices.Clone(r.Manifest.Devices)
 	sort.SliceStable(devs, func(i, j int) bool {
 		if devs[i].Model != devs[j].Model {
@@ -164,129 +155,104 @@ func buildPage(r *Run) page {
 		}
 		return devs[i].Serial < devs[j].Serial
 	})
+	for _, s := range r.Specs {
+		devs = append(devs, Device{Serial: s.Device})
+	}
+	var cols []column
+	seen := map[string]bool{}
 	for _, d := range devs {
-		addCol(d)
+		if seen[d.Serial] {
+			continue
+		}
+		seen[d.Serial] = true
+		head := d.DisplayName
+		if head == "" {
+			head = d.Model
+		}
+		if head == "" {
+			head = d.Serial
+		}
+		cols = append(cols, column{Dev: d, Head: head, Sub: d.Firmware})
 	}
-	keys := map[string]bool{}
-	for _, s := range r.Specs {
-		addCol(Device{Serial: s.Device})
-		keys[s.Key()] = true
-	}
-	rowKeys := make([]string, 0, len(keys))
-	for k := range keys {
-		rowKeys = append(rowKeys, k)
-	}
-	sort.Slice(rowKeys, func(i, j int) bool { return keyLess(rowKeys[i], rowKeys[j]) })
-	rowIdx := map[string]int{}
-	for i, k := range rowKeys {
-		rowIdx[k] = i
-		p.Rows = append(p.Rows, row{Key: k, Cells: make([]cell, len(p.Columns))})
-	}
+	return cols
+}
 
-	firstBySig := map[string]int{}
-	for _, s := range r.Specs {
-		p.Counts.Specs++
-		p.Counts.Flows += s.Flows
-		p.Counts.Findings += len(s.Findings)
+func count(specs []SpecResult) counts {
+	var c counts
+	for _, s := range specs {
+		c.Specs++
+		c.Flows += s.Flows
+		c.Findings += len(s.Findings)
 		if s.State == StateFailed {
-			p.Counts.Failed++
+			c.Failed++
 		}
 		if len(s.TLSFailures) > 0 {
-			p.Counts.NotDecrypted++
+			c.NotDecrypted++
 		}
-		col := seen[s.Device]
-		c := &p.Rows[rowIdx[s.Key()]].Cells[col]
+		if s.Leaked() {
+			c.Leaks++
+		}
+	}
+	return c
+}
+
+// matrix is one row per action (and variant), one cell per device showing
+// the worst verdict of its specs there.
+func matrix(specs []SpecResult, cols []column, col map[string]int) []row {
+	var keys []string
+	for _, s := range specs {
+		if !slices.Contains(keys, s.Key()) {
+			keys = append(keys, s.Key())
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool { return KeyLess(keys[i], keys[j]) })
+	rows := make([]row, len(keys))
+	verdicts := make([][]Verdict, len(keys))
+	for i, k := range keys {
+		rows[i] = row{Key: k, Cells: make([]cell, len(cols))}
+		verdicts[i] = slices.Repeat([]Verdict{NotRun}, len(cols))
+	}
+	for _, s := range specs {
+		i, j := slices.Index(keys, s.Key()), col[s.Device]
+		c := &rows[i].Cells[j]
 		c.Specs = append(c.Specs, s.ID)
 		c.Hosts = mergeSorted(c.Hosts, s.LeakHosts())
-		c.Class = worse(c.Class, specClass(s))
+		c.TLS = mergeSorted(c.TLS, s.TLSHosts())
+		verdicts[i][j] = verdicts[i][j].Worse(s.Verdict())
+		c.Title = strings.TrimSpace(c.Title + fmt.Sprintf(" #%d %s", s.ID, s.State))
+		if s.Failure != "" {
+			c.Title += ": " + s.Failure
+		}
+	}
+	for i := range rows {
+		for j, v := range verdicts[i] {
+			rows[i].Cells[j].Class, rows[i].Cells[j].Text = v.Class, v.Text
+		}
+	}
+	return rows
+}
+
+// details are the views of each leaking spec (repeats of a leak already
+// shown folded) and of each spec whose window added hosts, paths or events.
+func details(specs []SpecResult, cols []column, col map[string]int) (leaks, diffs []specView) {
+	firstBySig := map[string]int{}
+	for _, s := range specs {
+		c := cols[col[s.Device]]
 		if s.Leaked() {
-			p.Counts.Leaks++
-			v := viewSpec(s, p.Columns[col])
+			v := viewSpec(s, c)
 			sig := leakSignature(s)
 			if first, ok := firstBySig[sig]; ok {
 				v.SameAs = first
 			} else {
 				firstBySig[sig] = s.ID
 			}
-			p.Leaks = append(p.Leaks, v)
+			leaks = append(leaks, v)
 		}
 		if len(s.Diff.Hosts)+len(s.Diff.Paths)+len(s.Diff.Events) > 0 {
-			p.Diffs = append(p.Diffs, specView{S: s, Column: p.Columns[col].Head + " " + p.Columns[col].Sub})
-		}
-		for _, t := range s.TLSFailures {
-			c.TLS = mergeSorted(c.TLS, []string{t.SNI})
-		}
-		c.Title = strings.TrimSpace(c.Title + fmt.Sprintf(" #%d %s", s.ID, s.State))
-		if s.Failure != "" {
-			c.Title += ": " + s.Failure
+			diffs = append(diffs, specView{S: s, Column: c.Head + " " + c.Sub})
 		}
 	}
-	for i := range p.Rows {
-		for j := range p.Rows[i].Cells {
-			c := &p.Rows[i].Cells[j]
-			c.Text = cellText(c.Class)
-		}
-	}
-	p.Devices = buildTimelines(r, p.Columns)
-	p.Legend = legend(r.Specs)
-	return p
-}
-
-// Cell classes, from most to least important: a cell shows its worst spec.
-var classRank = map[string]int{"": 0, "clean": 1, "skipped": 2, "tls": 3, "failed": 4, "leak": 5}
-
-func worse(a, b string) string {
-	if classRank[b] > classRank[a] {
-		return b
-	}
-	return a
-}
-
-func specClass(s SpecResult) string {
-	switch {
-	case s.Leaked():
-		return "leak"
-	case s.State == StateFailed:
-		return "failed"
-	case len(s.TLSFailures) > 0:
-		return "tls"
-	case s.State == StateSkipped:
-		return "skipped"
-	}
-	return "clean"
-}
-
-func cellText(class string) string {
-	switch class {
-	case "leak":
-		return "LEAKED"
-	case "failed":
-		return "spec failed"
-	case "tls":
-		return "not decrypted"
-	case "skipped":
-		return "skipped"
-	case "clean":
-		return "no leak"
-	}
-	return "not run"
-}
-
-// keyLess orders matrix rows by ActionOrder, unknown actions last, then by variant.
-func keyLess(a, b string) bool {
-	ra, rb := actionRank(a), actionRank(b)
-	if ra != rb {
-		return ra < rb
-	}
-	return a < b
-}
-
-func actionRank(key string) int {
-	action, _, _ := strings.Cut(key, " [")
-	if i := slices.Index(ActionOrder, action); i >= 0 {
-		return i
-	}
-	return len(ActionOrder)
+	return leaks, diffs
 }
 
 func mergeSorted(a, b []string) []string {
@@ -446,8 +412,9 @@ func buildTimelines(r *Run, cols []column) []timeline {
 		for i, s := range specs {
 			x := tlLeft + float64(windowStart(s).Sub(t0))*scale
 			w := max(float64(windowEnd(s).Sub(windowStart(s)))*scale, 4)
-			win := window{ID: s.ID, X: x, W: w, Class: specClass(s), Label: abbreviate(s), LabelOffset: 12 + 10*(i%2)}
-			win.Title = fmt.Sprintf("#%d %s: %s, %d flows, %s", s.ID, s.Key(), cellText(win.Class), s.Flows, windowEnd(s).Sub(windowStart(s)).Round(time.Millisecond))
+			v := s.Verdict()
+			win := window{ID: s.ID, X: x, W: w, Class: v.Class, Label: abbreviate(s), LabelOffset: 12 + 10*(i%2)}
+			win.Title = fmt.Sprintf("#%d %s: %s, %d flows, %s", s.ID, s.Key(), v.Text, s.Flows, windowEnd(s).Sub(windowStart(s)).Round(time.Millisecond))
 			for i, h := range s.Hosts {
 				if i == 4 {
 					win.Title += fmt.Sprintf("\n  … %d more hosts", len(s.Hosts)-i)
@@ -517,7 +484,7 @@ func legend(specs []SpecResult) []string {
 		out = append(out, abbreviate(s)+" = "+s.Action)
 	}
 	sort.Slice(out, func(i, j int) bool {
-		return keyLess(out[i][strings.Index(out[i], "= ")+2:], out[j][strings.Index(out[j], "= ")+2:])
+		return KeyLess(out[i][strings.Index(out[i], "= ")+2:], out[j][strings.Index(out[j], "= ")+2:])
 	})
 	return out
 }

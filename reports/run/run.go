@@ -9,7 +9,8 @@
 //	specs/<NNN>-<slug>.har     the flows of one spec's window (HAR 1.2)
 //	flows/<device-slug>.jsonl  optional copy of a device's whole flow log
 //	junit.xml, report.json     Ginkgo's own reports (written by the suite)
-//	logs/                      free-form logs (proxy, adb, device)
+//	devices/<device-slug>/     a device's own files: its proxy's flow log, settings before and after
+//	logs/                      free-form logs (session, simulated phones' ground truth, failed specs' logcat and screenshots)
 //	index.html                 the human report, rendered by Finish and `telltale report html`
 //
 // Several processes may write one run directory at once (Ginkgo parallel
@@ -19,6 +20,7 @@
 package run
 
 import (
+	"slices"
 	"sort"
 	"time"
 
@@ -54,9 +56,12 @@ type Manifest struct {
 	Start         time.Time `json:"start"`
 	End           time.Time `json:"end,omitzero"`
 	Status        string    `json:"status"`
-	Seed          int64     `json:"seed"`
-	Devices       []Device  `json:"devices"`
-	GinkgoFlags   []string  `json:"ginkgoFlags,omitempty"`
+	// Reason says why a run that did not pass ended as it did: a failed
+	// set-up with its message, an interrupt, how many specs failed.
+	Reason      string   `json:"reason,omitempty"`
+	Seed        int64    `json:"seed"`
+	Devices     []Device `json:"devices"`
+	GinkgoFlags []string `json:"ginkgoFlags,omitempty"`
 	// Policy names the leak policy the suite asserted against (free text,
 	// e.g. "known-leaks" or a file name).
 	Policy string `json:"policy,omitempty"`
@@ -187,6 +192,30 @@ func (s SpecResult) LeakHosts() []string {
 	}
 	sort.Strings(hosts)
 	return hosts
+}
+
+// Chains returns the distinct decoding chains of the spec's findings, as
+// Chain writes them, in the order first found.
+func (s SpecResult) Chains() []string {
+	var out []string
+	for _, f := range s.Findings {
+		if c := Chain(f.Chain); !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// TLSHosts returns the distinct hosts the spec's window could not decrypt, sorted.
+func (s SpecResult) TLSHosts() []string {
+	var out []string
+	for _, t := range s.TLSFailures {
+		if !slices.Contains(out, t.SNI) {
+			out = append(out, t.SNI)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Key names the spec's row in matrices and baselines: the action, and the

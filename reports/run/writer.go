@@ -27,6 +27,7 @@ const (
 	SpecsDir     = "specs"
 	FlowsDir     = "flows"
 	LogsDir      = "logs"
+	DevicesDir   = "devices"
 	lockFile     = ".lock"
 )
 
@@ -92,6 +93,17 @@ func (w *Writer) Dir() string { return w.dir }
 // LogPath returns the path of a log file under logs/, for the suite to write
 // proxy, adb and device logs into.
 func (w *Writer) LogPath(name string) string { return filepath.Join(w.dir, LogsDir, Slug(name)+".log") }
+
+// DeviceDir is the directory of a device's own files: devices/<device-slug>.
+func (w *Writer) DeviceDir(serial string) string {
+	return filepath.Join(w.dir, DevicesDir, Slug(serial))
+}
+
+// EvidencePath is where evidence of a recorded spec goes (logcat, a
+// screenshot): logs/<NNN>-<device-slug><suffix>, next to the spec's number.
+func (w *Writer) EvidencePath(spec SpecResult, suffix string) string {
+	return filepath.Join(w.dir, LogsDir, fmt.Sprintf("%03d-%s%s", spec.ID, Slug(spec.Device), suffix))
+}
 
 // Manifest reads the current run.json.
 func (w *Writer) Manifest() (Manifest, error) { return readManifest(w.dir) }
@@ -174,16 +186,17 @@ func (w *Writer) WriteFlows(serial string, flows []capture.Flow) error {
 	})
 }
 
-// Finish records the end time and final status in run.json and renders
-// index.html. Call it with StatusInterrupted from a signal or timeout path.
-func (w *Writer) Finish(status string) error {
+// Finish records the end time, final status and, for a run that did not
+// pass, the reason in run.json, and renders index.html. Call it with
+// StatusInterrupted from a signal or timeout path.
+func (w *Writer) Finish(status, reason string) error {
 	switch status {
 	case StatusPassed, StatusFailed, StatusInterrupted:
 	default:
 		return fmt.Errorf("run: Finish: status %q is not one of passed, failed, interrupted", status)
 	}
 	if err := w.updateManifest(func(m *Manifest) {
-		m.Status = status
+		m.Status, m.Reason = status, reason
 		m.End = time.Now().UTC()
 	}); err != nil {
 		return err

@@ -70,15 +70,15 @@ func TestInterruptedRunKeepsWhatWasRecorded(t *testing.T) {
 	if r.Manifest.Status != run.StatusRunning || !r.Manifest.End.IsZero() || len(r.Specs) != 1 || len(r.Manifest.Devices) != 1 {
 		t.Fatalf("unfinished run read back as status %q end %v, %d specs, %d devices", r.Manifest.Status, r.Manifest.End, len(r.Specs), len(r.Manifest.Devices))
 	}
-	if err := w.Finish(run.StatusInterrupted); err != nil {
+	if err := w.Finish(run.StatusInterrupted, "Interrupted by User"); err != nil {
 		t.Fatal(err)
 	}
 	r, err = run.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Manifest.Status != run.StatusInterrupted || r.Manifest.End.IsZero() {
-		t.Errorf("after Finish: status %q end %v", r.Manifest.Status, r.Manifest.End)
+	if r.Manifest.Status != run.StatusInterrupted || r.Manifest.End.IsZero() || r.Manifest.Reason != "Interrupted by User" {
+		t.Errorf("after Finish: status %q (%q) end %v", r.Manifest.Status, r.Manifest.Reason, r.Manifest.End)
 	}
 	if _, err := os.Stat(filepath.Join(dir, run.IndexFile)); err != nil {
 		t.Errorf("Finish did not render index.html: %v", err)
@@ -86,7 +86,7 @@ func TestInterruptedRunKeepsWhatWasRecorded(t *testing.T) {
 	if _, err := run.Create(dir, run.Manifest{}); err == nil || !strings.Contains(err.Error(), "already holds a run") {
 		t.Errorf("Create over an existing run: err = %v, want 'already holds a run'", err)
 	}
-	if err := w.Finish("done"); err == nil {
+	if err := w.Finish("done", ""); err == nil {
 		t.Error("Finish accepted an unknown status")
 	}
 }

@@ -173,11 +173,11 @@ func Write(dir string, phones []Phone, o Options) (*run.Run, error) {
 			}
 		}
 	}
-	status := run.StatusPassed
+	status, reason := run.StatusPassed, ""
 	if failed {
-		status = run.StatusFailed
+		status, reason = run.StatusFailed, "a spec failed"
 	}
-	if err := w.Finish(status); err != nil {
+	if err := w.Finish(status, reason); err != nil {
 		return nil, err
 	}
 	return run.Open(dir)

@@ -220,6 +220,7 @@ func runActions(t *testing.T, r *rig, gen *canary.Generator, switchIgnored, ssid
 	truth, flows := r.settle()
 	report := leak.New(canaries).Scan(flows)
 	res := checkAgainstTruth(t, prof, r.phone.Firmware(), plants, truth, flows, report)
+	checkIncremental(t, plants, flows, report)
 	checkDifferential(t, flows)
 	return res
 }
@@ -258,7 +259,7 @@ func checkAgainstTruth(t *testing.T, prof *profiles.Profile, fw *profiles.Firmwa
 		case f.Kind == capture.KindMark:
 		case f.Kind != capture.KindHTTP:
 			t.Errorf("flow %d is %s (%s %s), want only decrypted HTTP", f.Seq, f.Kind, f.Error, tlsAlert(f))
-		case requestURL(f) == nil || !slices.Contains(prof.TelemetryHosts, requestURL(f).Hostname()):
+		case requestURL(f) == nil || !slices.Contains(prof.TelemetryHosts(), requestURL(f).Hostname()):
 			t.Errorf("flow %d went to %s, not a telemetry host of %s", f.Seq, f.Request.URL, prof.Name)
 		}
 	}

@@ -1,7 +1,6 @@
 package recall
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"net/url"
@@ -11,23 +10,21 @@ import (
 	"time"
 
 	"telltale.dev/devices/adb"
-	"telltale.dev/devices/adb/adbtest"
 	"telltale.dev/devices/profiles"
 	"telltale.dev/devices/sim"
+	simrig "telltale.dev/devices/sim/rig"
 	"telltale.dev/devices/sim/telemetry"
+	"telltale.dev/harness/androidca"
 	"telltale.dev/harness/ca"
 	"telltale.dev/harness/capture"
 	"telltale.dev/harness/proxy"
+	"telltale.dev/protocols"
 )
 
 // proxyPort is the port the phone's http_proxy names; adb reverse carries it
 // to the proxy container's published port, as the harness does with a real
 // phone.
 const proxyPort = "8080"
-
-// keyExchangePath is OneTrack's key request: a real request to a telemetry
-// host, but part of delivering an event, not an event of its own.
-const keyExchangePath = "/track/key_get"
 
 // rig is one firmware's run: a simulated phone on the test's adb server,
 // sending through a proxy container of its own, so no request of another
@@ -56,12 +53,17 @@ func startRig(t *testing.T, ctx context.Context, client *adb.Client, img string,
 		}
 	})
 	truth := &telemetry.TruthLog{}
-	phone, err := sim.Start(ctx, sim.Config{Model: prof.Name, Firmware: firmware, Truth: truth, Seed: "recall-" + firmware})
+	bench := simrig.On(client)
+	t.Cleanup(func() {
+		if err := bench.Close(context.Background()); err != nil {
+			t.Errorf("stopping the simulated phone: %v", err)
+		}
+	})
+	phone, err := bench.Start(ctx, sim.Config{Model: prof.Name, Firmware: firmware, Truth: truth, Seed: "recall-" + firmware})
 	if err != nil {
 		t.Fatalf("starting the simulated %s %s: %v", prof.Name, firmware, err)
 	}
-	t.Cleanup(func() { phone.Close() })
-	r := &rig{t: t, ctx: ctx, prof: prof, phone: phone, dev: adbtest.Connect(t, client, phone.Serial()), rec: rec, truth: truth}
+	r := &rig{t: t, ctx: ctx, prof: prof, phone: phone, dev: client.Device(phone.Serial()), rec: rec, truth: truth}
 
 	r.installSystemCA(authority)
 	addr, err := rec.ProxyAddr(ctx)
@@ -79,27 +81,18 @@ func startRig(t *testing.T, ctx context.Context, client *adb.Client, img string,
 	return r
 }
 
-// installSystemCA puts the proxy's CA into the system store the way a rooted
-// production phone allows: su -c, a tmpfs over the read-only store holding
-// the phone's own CAs plus ours, under the subject-hash name Android looks up.
+// installSystemCA puts the proxy's CA into the system store the way the
+// harness does on a rooted production phone (harness/androidca): through
+// su, a tmpfs over the read-only store holding the phone's own CAs plus
+// ours, under the subject-hash name Android looks up.
 func (r *rig) installSystemCA(authority *ca.CA) {
 	r.t.Helper()
-	name := authority.AndroidName()
-	staged := "/data/local/tmp/" + name
-	if err := r.dev.Push(r.ctx, bytes.NewReader(authority.CertPEM()), staged, 0o644, time.Time{}); err != nil {
-		r.t.Fatalf("pushing the CA: %v", err)
+	root, ok, err := androidca.FindSu(r.ctx, r.dev)
+	if err != nil || !ok {
+		r.t.Fatalf("the simulated %s has no working su (%v)", r.prof.Name, err)
 	}
-	recipe := strings.Join([]string{
-		"mkdir -p /data/local/tmp/cacerts-copy",
-		"cp " + sim.SystemCADir + "/* /data/local/tmp/cacerts-copy/",
-		"mount -t tmpfs tmpfs " + sim.SystemCADir,
-		"mv /data/local/tmp/cacerts-copy/* " + sim.SystemCADir + "/",
-		"mv " + staged + " " + sim.SystemCADir + "/" + name,
-		"chmod 644 " + sim.SystemCADir + "/*",
-	}, " && ")
-	r.sh("su -c", recipe)
-	if _, err := r.dev.Stat(r.ctx, sim.SystemCADir+"/"+name); err != nil {
-		r.t.Fatalf("the CA is not in the system store after the recipe: %v", err)
+	if err := androidca.InstallSystem(r.ctx, r.dev, authority, root, r.phone.Firmware().SDK, nil); err != nil {
+		r.t.Fatalf("installing the CA: %v", err)
 	}
 }
 
@@ -221,7 +214,7 @@ func eventFlows(prof *profiles.Profile, flows []capture.Flow) []capture.Flow {
 	var out []capture.Flow
 	for _, f := range flows {
 		u := requestURL(f)
-		if f.Kind == capture.KindHTTP && u != nil && u.Path != keyExchangePath && slices.Contains(prof.TelemetryHosts, u.Hostname()) {
+		if f.Kind == capture.KindHTTP && u != nil && u.Path != protocols.OneTrackKeyPath && slices.Contains(prof.TelemetryHosts(), u.Hostname()) {
 			out = append(out, f)
 		}
 	}

@@ -4,15 +4,17 @@ package sessiontest
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"telltale.dev/devices/adb"
-	"telltale.dev/devices/adb/adbtest"
 	"telltale.dev/devices/profiles"
 	"telltale.dev/devices/sim"
+	"telltale.dev/devices/sim/rig/rigtest"
 	"telltale.dev/harness/ca"
+	"telltale.dev/harness/lease"
 	"telltale.dev/harness/proxy"
 	"telltale.dev/harness/session"
 )
@@ -21,7 +23,7 @@ import (
 type Rig struct {
 	Phone   *sim.Phone
 	Client  *adb.Client
-	Lease   session.Lease
+	Lease   lease.Lease
 	Profile *profiles.Profile
 	CA      *ca.CA
 	RunDir  string
@@ -31,8 +33,6 @@ type Rig struct {
 // adb server; both stop when the test ends.
 func New(t testing.TB, model, firmware string) *Rig {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	profs, err := profiles.Load()
 	if err != nil {
 		t.Fatal(err)
@@ -45,27 +45,23 @@ func New(t testing.TB, model, firmware string) *Rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := adbtest.StartServer(t)
-	ph, err := sim.Start(ctx, sim.Config{Profile: p, Firmware: fw.Version})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ph.Close() })
-	adbtest.Connect(t, c, ph.Serial())
+	r := rigtest.New(t)
+	ph := rigtest.Phone(t, r, sim.Config{Profile: p, Firmware: fw.Version})
 	authority, err := ca.New("telltale test CA")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Rig{Phone: ph, Client: c, Profile: p, CA: authority, RunDir: t.TempDir(),
-		Lease: session.Lease{Server: c.Addr(), Serial: ph.Serial(), Profile: p.Name, Firmware: fw.Version, Model: p.DisplayName}}
+	return &Rig{Phone: ph, Client: r.Client(), Profile: p, CA: authority, RunDir: t.TempDir(),
+		Lease: lease.Lease{Server: r.Client().Addr(), Serial: ph.Serial(), Profile: p.Name, Firmware: fw.Version, Model: p.DisplayName}}
 }
 
 // Config leases with an in-process proxy (tests that need the container
-// replace StartProxy) and a short settle window; progress goes to the test log.
+// replace StartProxy and set ProxyName) and a short settle window; progress
+// goes to the test log.
 func (r *Rig) Config(t testing.TB) session.Config {
 	return session.Config{
-		RunDir: r.RunDir, Profile: r.Profile, CA: r.CA, Settle: 500 * time.Millisecond,
-		StartProxy: func(ctx context.Context, dir, _ string) (session.Recorder, error) {
+		RunDir: r.RunDir, Dir: filepath.Join(r.RunDir, "device"), Profile: r.Profile, CA: r.CA, Settle: 500 * time.Millisecond,
+		StartProxy: func(ctx context.Context, dir, _ string) (proxy.Recorder, error) {
 			return proxy.StartInProcess(ctx, proxy.WithCA(r.CA.CertPEM(), r.CA.KeyPEM()), proxy.WithFlowDir(dir))
 		},
 		Log: logWriter{t},

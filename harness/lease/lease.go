@@ -1,4 +1,7 @@
-package session
+// Package lease finds phones on adb servers, matches each to its model profile
+// and firmware by its build properties, and holds a phone for one process at
+// a time, so two runs (or two Ginkgo processes of one run) never drive it.
+package lease
 
 import (
 	"context"
@@ -230,9 +233,12 @@ type Lock struct{ f *os.File }
 // ErrLeased is returned when another process holds the device.
 var ErrLeased = errors.New("device is leased by another telltale process")
 
+// unsafeName is what a lock file name may not hold.
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9.-]+`)
+
 // Acquire takes the lease lock for l without waiting.
 func Acquire(l Lease) (*Lock, error) {
-	name := "telltale-lease-" + regexp.MustCompile(`[^A-Za-z0-9.-]+`).ReplaceAllString(l.Server+"-"+l.Serial, "_") + ".lock"
+	name := "telltale-lease-" + unsafeName.ReplaceAllString(l.Server+"-"+l.Serial, "_") + ".lock"
 	f, err := os.OpenFile(filepath.Join(os.TempDir(), name), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("lease %s: %w", l.Serial, err)

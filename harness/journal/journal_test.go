@@ -1,6 +1,7 @@
-package session
+package journal
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -9,7 +10,7 @@ import (
 
 func TestJournalSurvivesTornLineAndTracksUndone(t *testing.T) {
 	dir := t.TempDir()
-	j, err := OpenJournal(dir, 2_000_000)
+	j, err := Open(dir, 2_000_000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,17 +24,17 @@ func TestJournalSurvivesTornLineAndTracksUndone(t *testing.T) {
 	if a.Seq != 2_000_001 || b.Seq != 2_000_002 || c.Seq != 2_000_003 {
 		t.Fatalf("seqs %d %d %d, want 2000001..3", a.Seq, b.Seq, c.Seq)
 	}
-	if _, err := j.Append(Entry{Op: OpUndone, Ref: c.Seq}); err != nil {
+	if _, err := j.Append(c.Undone()); err != nil {
 		t.Fatal(err)
 	}
 	j.Close()
 	// A crash mid-write leaves a line without its newline: it must be
 	// ignored, since its change was never made.
-	f, _ := os.OpenFile(filepath.Join(dir, JournalFile), os.O_APPEND|os.O_WRONLY, 0)
+	f, _ := os.OpenFile(filepath.Join(dir, File), os.O_APPEND|os.O_WRONLY, 0)
 	f.WriteString(`{"seq":9,"op":"file","path":"/sdcard/x`)
 	f.Close()
 
-	entries, err := ReadJournal(dir)
+	entries, err := Read(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,61 +54,42 @@ func TestJournalSurvivesTornLineAndTracksUndone(t *testing.T) {
 	}
 }
 
-func TestReadJournalNamesTheProblem(t *testing.T) {
-	if _, err := ReadJournal(t.TempDir()); err == nil {
-		t.Fatal("no error for a directory without a journal")
+func TestReadNamesTheProblem(t *testing.T) {
+	if _, err := Read(t.TempDir()); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a directory without a journal: %v, want an error wrapping os.ErrNotExist", err)
 	}
 }
 
-func TestSnapshotDiff(t *testing.T) {
-	a := Snapshot{"global": {"http_proxy": ":0", "wifi_on": "1"}, "secure": {"x": "1"}}
-	b := Snapshot{"global": {"http_proxy": "127.0.0.1:8080", "wifi_on": "1"}, "secure": {}, "system": {"new": "v"}}
-	got := a.Diff(b)
-	want := []string{
-		`global:http_proxy was ":0", now "127.0.0.1:8080"`,
-		`secure:x was "1", now unset`,
-		`system:new was unset, now "v"`,
+// A damaged line (not a torn last one) is reported, also by Open: a session
+// that numbered its entries past it would reuse sequence numbers.
+func TestDamagedJournalIsReported(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, File), []byte("{\"seq\":1,\"op\":\"file\"}\nnot json\n"), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("diff\n%q\nwant\n%q", got, want)
+	if _, err := Read(dir); err == nil {
+		t.Fatal("Read: no error for a damaged line")
 	}
-	if d := a.Diff(a); len(d) != 0 {
-		t.Fatalf("a snapshot differs from itself: %v", d)
-	}
-}
-
-func TestFirmwareMatches(t *testing.T) {
-	for _, c := range []struct {
-		full, want string
-		ok         bool
-	}{
-		{"V11.0.3.0.PCOMIXM", "V11.0.3.0", true},
-		{"V11.0.3.0.PCOMIXM", "v11.0.3.0.pcomixm", true},
-		{"V11.0.3.0.PCOMIXM", "V11.0.3", false}, // a short form is four parts
-		{"V11.0.30.0.PCOMIXM", "V11.0.3.0", false},
-		{"V12.0.2.0.QCOMIXM", "V11.0.3.0", false},
-	} {
-		if got := FirmwareMatches(c.full, c.want); got != c.ok {
-			t.Errorf("FirmwareMatches(%q, %q) = %v, want %v", c.full, c.want, got, c.ok)
-		}
+	if _, err := Open(dir, 0); err == nil {
+		t.Fatal("Open: no error for a damaged journal")
 	}
 }
 
 // A device leased twice in one run (or restored twice) must not reuse
 // sequence numbers that earlier undone marks refer to.
-func TestJournalReopenContinuesSequence(t *testing.T) {
+func TestReopenContinuesSequence(t *testing.T) {
 	dir := t.TempDir()
-	j, _ := OpenJournal(dir, 0)
+	j, _ := Open(dir, 0)
 	a, _ := j.Append(Entry{Serial: "s", Op: OpReverse, Local: "tcp:8080"})
-	j.Append(Entry{Serial: "s", Op: OpUndone, Ref: a.Seq})
+	j.Append(a.Undone())
 	j.Close()
-	j, _ = OpenJournal(dir, 0)
+	j, _ = Open(dir, 0)
 	b, _ := j.Append(Entry{Serial: "s", Op: OpReverse, Local: "tcp:8080"})
 	j.Close()
 	if b.Seq <= a.Seq+1 {
 		t.Fatalf("reopened journal reused seq %d (first entry %d)", b.Seq, a.Seq)
 	}
-	entries, _ := ReadJournal(dir)
+	entries, _ := Read(dir)
 	if p := Pending(entries); len(p) != 1 || p[0].Seq != b.Seq {
 		t.Fatalf("pending %+v, want only the second session's entry", p)
 	}

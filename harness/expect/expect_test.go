@@ -1,6 +1,7 @@
-package scenarios
+package expect
 
 import (
+	"slices"
 	"testing"
 
 	"telltale.dev/devices/profiles"
@@ -10,7 +11,7 @@ import (
 // leaky firmware leaks incognito URLs unconditionally, the fixed one only
 // while the aggregated data collection switch is on (its default), and the
 // emulator never.
-func TestExpected(t *testing.T) {
+func TestLeaks(t *testing.T) {
 	profs, err := profiles.Load()
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +52,7 @@ func TestExpected(t *testing.T) {
 				return "", false, nil
 			}
 		}
-		got, err := Expected(c.p, fw, c.action, get)
+		got, err := Leaks(c.p, fw, c.action, get)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,10 +69,48 @@ func TestExpected(t *testing.T) {
 func TestExpectedRejectsUnknownConditions(t *testing.T) {
 	p := &profiles.Profile{Name: "x"}
 	fw := &profiles.Firmware{Version: "1", KnownLeaks: []profiles.KnownLeak{{Action: "search", Host: "h", When: "moon:full"}}}
-	if _, err := Expected(p, fw, "search", nil); err == nil {
+	if _, err := Leaks(p, fw, "search", nil); err == nil {
 		t.Fatal("no error for an unknown condition")
 	}
 	if _, err := ParsePolicy("lenient"); err == nil {
 		t.Fatal("no error for an unknown policy")
+	}
+}
+
+// TestTrafficAndRoutes reads what the real profiles say a firmware sends for
+// an action without a canary, and the routes a search canary takes.
+func TestTrafficAndRoutes(t *testing.T) {
+	profs, err := profiles.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	redmi := profiles.ByName(profs, "redmi-note-8")
+	fw, err := redmi.FindFirmware("V11.0.3.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, background := Traffic(fw, profiles.ActionLockScreen)
+	if !slices.Equal(want.Endpoints, []string{"data.mistat.intl.xiaomi.com/mistats/v3"}) || !slices.Equal(want.Events, []string{"screen_lock"}) {
+		t.Errorf("lock-screen sends %+v", want)
+	}
+	if len(background.Endpoints) != 2 || len(background.Events) != 0 {
+		t.Errorf("background %+v", background)
+	}
+	if want, _ := Traffic(fw, profiles.ActionSearch); len(want.Endpoints)+len(want.Events) != 0 {
+		t.Errorf("search, which plants a canary, has sends %+v", want)
+	}
+	leaks, err := Leaks(redmi, fw, profiles.ActionSearch, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range Routes(leaks) {
+		got = append(got, r.String())
+	}
+	if !slices.Equal(got, []string{
+		"sa.api.intl.miui.com via form:data_list > base64 > gzip > json",
+		"sa.api.intl.miui.com via form:data_list > base64 > gzip > json > percent",
+	}) {
+		t.Errorf("search routes %q", got)
 	}
 }

@@ -1,4 +1,7 @@
-package session
+// Package journal is the record of every change the harness makes to a
+// phone, written before the change is made: what `telltale restore` and a
+// session's teardown undo, newest first, after a clean end or a crash.
+package journal
 
 import (
 	"bufio"
@@ -8,12 +11,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 )
 
-// JournalFile is the restore journal's name inside a run directory.
-const JournalFile = "journal.jsonl"
+// File is the journal's name inside a run directory.
+const File = "journal.jsonl"
 
 // Op names one kind of device change, each with its own undo.
 type Op string
@@ -73,6 +77,30 @@ type Entry struct {
 	Su string `json:"su,omitempty"`
 }
 
+// Undone is the mark that says e was put back.
+func (e Entry) Undone() Entry {
+	return Entry{Op: OpUndone, Ref: e.Seq, Serial: e.Serial, Server: e.Server}
+}
+
+// Describe names the change for a person: "setting global:http_proxy".
+func (e Entry) Describe() string {
+	switch e.Op {
+	case OpSetting:
+		return fmt.Sprintf("setting %s:%s", e.Namespace, e.Key)
+	case OpReverse:
+		return "reverse " + e.Local
+	case OpFile:
+		return "file " + e.Path
+	case OpInstall:
+		return "package " + e.Package
+	case OpContainer:
+		return "container " + e.Value
+	case OpCASystem:
+		return "CA mounts " + strings.Join(e.Paths, ",")
+	}
+	return string(e.Op)
+}
+
 // Journal appends entries to RUN_DIR/journal.jsonl, each synced to disk
 // before Append returns: the change it describes is made only after that, so
 // a crash at any point leaves a journal covering every change made.
@@ -81,15 +109,17 @@ type Entry struct {
 type Journal struct {
 	mu   sync.Mutex
 	f    *os.File
+	dir  string
 	next int
 }
 
-// seqSpan is the room each process has for its sequence numbers.
-const seqSpan = 1_000_000
+// SeqSpan is the room each process has for its sequence numbers: process N
+// of a run numbers its entries from N*SeqSpan+1.
+const SeqSpan = 1_000_000
 
-// OpenJournal opens (creating) the journal in runDir. seqBase separates the
-// sequence numbers of parallel processes (process N uses N*seqSpan).
-func OpenJournal(runDir string, seqBase int) (*Journal, error) {
+// Open opens (creating) the journal in runDir. seqBase separates the
+// sequence numbers of parallel processes (process N uses N*SeqSpan).
+func Open(runDir string, seqBase int) (*Journal, error) {
 	if err := os.MkdirAll(runDir, 0o755); err != nil {
 		return nil, fmt.Errorf("journal: make run directory: %w", err)
 	}
@@ -97,19 +127,24 @@ func OpenJournal(runDir string, seqBase int) (*Journal, error) {
 	// same run (or a second restore) must not reuse sequence numbers that
 	// undone marks already refer to.
 	next := seqBase + 1
-	if old, err := ReadJournal(runDir); err == nil {
-		for _, e := range old {
-			if e.Seq >= next && e.Seq < seqBase+seqSpan {
-				next = e.Seq + 1
-			}
+	old, err := Read(runDir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	for _, e := range old {
+		if e.Seq >= next && e.Seq < seqBase+SeqSpan {
+			next = e.Seq + 1
 		}
 	}
-	f, err := os.OpenFile(filepath.Join(runDir, JournalFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(filepath.Join(runDir, File), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("journal: open: %w", err)
 	}
-	return &Journal{f: f, next: next}, nil
+	return &Journal{f: f, dir: runDir, next: next}, nil
 }
+
+// Dir is the run directory the journal is in.
+func (j *Journal) Dir() string { return j.dir }
 
 // Append writes e (assigning Seq and Time) and syncs it to disk. It returns
 // the entry as written, so the caller can later mark it undone.
@@ -149,10 +184,11 @@ func (j *Journal) Close() error {
 	return err
 }
 
-// ReadJournal reads every complete line of runDir's journal. A torn last line
-// (a crash mid-write) is ignored: its change was never made.
-func ReadJournal(runDir string) ([]Entry, error) {
-	f, err := os.Open(filepath.Join(runDir, JournalFile))
+// Read reads every complete line of runDir's journal. A torn last line (a
+// crash mid-write) is ignored: its change was never made. A run directory
+// without a journal is an error that wraps os.ErrNotExist.
+func Read(runDir string) ([]Entry, error) {
+	f, err := os.Open(filepath.Join(runDir, File))
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w (is %s a telltale run directory?)", err, runDir)
 	}
@@ -169,7 +205,7 @@ func ReadJournal(runDir string) ([]Entry, error) {
 		}
 		var e Entry
 		if err := json.Unmarshal(line, &e); err != nil {
-			return out, fmt.Errorf("journal: line %d: %w", len(out)+1, err)
+			return out, fmt.Errorf("journal: line %d of %s: %w", len(out)+1, filepath.Join(runDir, File), err)
 		}
 		out = append(out, e)
 	}

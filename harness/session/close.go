@@ -8,27 +8,11 @@ import (
 	"strings"
 
 	"telltale.dev/devices/adb"
+	"telltale.dev/harness/journal"
+	"telltale.dev/harness/restore"
 )
 
-// probeRequest asks the device itself to send one plain HTTP request through
-// localhost:8080. toybox nc ships on Android 7+ (so on real phones and
-// emulators); curl where it exists. When neither does, the probe falls back
-// to waiting for the device's own background traffic (MIUI fetches its
-// config every few seconds), which proves the same path.
-func (s *Session) probeRequest(ctx context.Context, token string) error {
-	req := fmt.Sprintf(`printf 'GET http://probe.telltale.invalid/%s HTTP/1.0\r\nHost: probe.telltale.invalid\r\n\r\n'`, token)
-	for _, cmd := range []string{
-		req + fmt.Sprintf(" | toybox nc -w 5 127.0.0.1 %d", ProxyPort),
-		fmt.Sprintf("curl -s -m 5 -x 127.0.0.1:%d http://probe.telltale.invalid/%s", ProxyPort, token),
-	} {
-		if _, err := s.Shell(ctx, cmd); err == nil {
-			return nil
-		} else if s.Lost() != nil {
-			return err
-		}
-	}
-	return errors.New("no nc or curl on the device")
-}
+var errClosed = errors.New("session closed")
 
 // Close puts the device back as it was found, newest change first:
 // http_proxy through ":0" to its old value, the reverse rule, the CA mounts,
@@ -42,62 +26,63 @@ func (s *Session) Close(ctx context.Context) error {
 	}
 	ctx = context.WithoutCancel(ctx) // a Ctrl-C must not stop the restore
 	var errs []error
-	s.mu.Lock()
-	mine := append([]Entry(nil), s.entries...)
-	s.mu.Unlock()
-	pending := Pending(append(mine, s.undoneEntries()...))
+	pending, err := s.pending()
+	if err != nil {
+		errs = append(errs, err)
+	}
 	lost := s.Lost()
-	var deviceSide, other []Entry
+	var deviceSide, containers []journal.Entry
 	for _, e := range pending {
-		if e.Op == OpContainer {
-			other = append(other, e)
+		if e.Op == journal.OpContainer {
+			containers = append(containers, e)
 		} else {
 			deviceSide = append(deviceSide, e)
 		}
 	}
 	if lost == nil {
-		errs = append(errs, undoEntries(ctx, s.journal, deviceSide, nil, func(Entry) *adb.Device { return s.dev }))
+		errs = append(errs, restore.Entries(ctx, s.journal, deviceSide, func(journal.Entry) *adb.Device { return s.dev }, nil))
 	} else if len(deviceSide) > 0 {
 		errs = append(errs, fmt.Errorf("%w: %d change(s) left on the device; once it is back run: telltale restore %s",
-			lost, len(deviceSide), s.runDir))
+			lost, len(deviceSide), s.journal.Dir()))
 	}
 	if s.proxy != nil {
 		if err := s.proxy.Terminate(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("stop proxy: %w", err))
 		} else {
-			for _, e := range other {
-				_, _ = s.journal.Append(Entry{Op: OpUndone, Ref: e.Seq, Serial: e.Serial, Server: e.Server})
+			for _, e := range containers {
+				if _, err := s.journal.Append(e.Undone()); err != nil {
+					errs = append(errs, err)
+				}
 			}
 		}
 	}
 	if lost == nil && s.before != nil {
 		errs = append(errs, s.checkRestored(ctx))
 	}
-	if s.cancel != nil {
-		s.cancel(errClosed)
-	}
+	s.cancel(errClosed)
 	s.lock.Release()
 	errs = append(errs, s.journal.Close())
 	return errors.Join(errs...)
 }
 
-var errClosed = errors.New("session closed")
-
-// undoneEntries are the OpUndone lines this session wrote; Pending needs them
-// to skip what was already put back (Close may be called after a partial
-// restore).
-func (s *Session) undoneEntries() []Entry {
-	all, err := ReadJournal(s.runDir)
+// pending is what this session changed and has not put back yet, newest
+// first. The journal's undone marks count too: Close may follow a partial
+// restore. A journal that cannot be read is reported, and this session's
+// own entries are still put back.
+func (s *Session) pending() ([]journal.Entry, error) {
+	s.mu.Lock()
+	mine := append([]journal.Entry(nil), s.entries...)
+	s.mu.Unlock()
+	all, err := journal.Read(s.journal.Dir())
 	if err != nil {
-		return nil
+		return journal.Pending(mine), fmt.Errorf("read the journal to see what was already restored: %w", err)
 	}
-	var out []Entry
 	for _, e := range all {
-		if e.Op == OpUndone && e.Serial == s.Lease.Serial {
-			out = append(out, e)
+		if e.Op == journal.OpUndone && e.Serial == s.lease.Serial {
+			mine = append(mine, e)
 		}
 	}
-	return out
+	return journal.Pending(mine), nil
 }
 
 func (s *Session) checkRestored(ctx context.Context) error {
@@ -105,10 +90,12 @@ func (s *Session) checkRestored(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("settings check after restore: %w", err)
 	}
-	_ = writeJSONFile(filepath.Join(s.Dir(), "settings-after.json"), after)
+	if err := writeJSONFile(filepath.Join(s.dir, "settings-after.json"), after); err != nil {
+		return fmt.Errorf("keep the settings after restore: %w", err)
+	}
 	if d := s.before.Diff(after); len(d) > 0 {
 		return fmt.Errorf("RESTORE INCOMPLETE on %s: settings differ from the snapshot taken before the run:\n  %s",
-			s.Lease.Serial, strings.Join(d, "\n  "))
+			s.lease.Serial, strings.Join(d, "\n  "))
 	}
 	return nil
 }

@@ -1,0 +1,35 @@
+package run
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// WriteMatrix writes the leak matrix as text, one line per spec: the
+// device, the action, its verdict (as the HTML report words it), where the
+// canary went and by which chains, or for a spec that planted nothing what
+// its window added; and the spec's state.
+func (r *Run) WriteMatrix(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "DEVICE\tACTION\tVERDICT\tTO\tVIA\tSPEC")
+	for _, s := range r.Specs {
+		dev := s.Device
+		if d, ok := r.Device(s.Device); ok {
+			dev = d.Model + " " + d.Firmware
+		}
+		to, via := "-", "-"
+		switch {
+		case s.Leaked():
+			to = strings.Join(s.LeakHosts(), ",")
+			via = strings.Join(s.Chains(), "; ")
+		case len(s.TLSFailures) > 0:
+			to = "not readable: " + strings.Join(s.TLSHosts(), ",")
+		case len(s.Canaries) == 0 && len(s.Diff.Hosts) > 0:
+			to = "new: " + strings.Join(s.Diff.Hosts, ",")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", dev, s.Key(), s.Verdict().Text, to, via, s.State)
+	}
+	return tw.Flush()
+}

@@ -38,9 +38,27 @@ const (
 
 	// OneTrackRetryMin and OneTrackRetryMax bound the upload retry: 10 s
 	// after a failure, doubling to 20 min, back to 10 s on success
-	// (`c/p.smali` "UploadTimer").
+	// (`c/p.smali` "UploadTimer"). While the retry is pending no other
+	// upload is scheduled; the retry uploads every priority.
 	OneTrackRetryMin = 10 * time.Second
 	OneTrackRetryMax = 20 * time.Minute
+
+	// OneTrackPriorities are the priority levels an event can have; the
+	// screen turning on schedules an upload of priority 0, off of 2, and a
+	// network coming up of all three (decompiled com/xiaomi/onetrack/c/c.java
+	// and c/l.java).
+	OneTrackPriorities = 3
+
+	// OneTrackDatabase is the SDK's SQLite file, table events
+	// (com/xiaomi/onetrack/c/b.java "EventManager").
+	OneTrackDatabase = "onetrack"
+	// OneTrackMaxEvent: a larger event is discarded when added.
+	OneTrackMaxEvent = 204800
+	// OneTrackMaxBatch: an upload stops adding events (ordered by priority,
+	// then age) once their JSON reaches this length.
+	OneTrackMaxBatch = 307200
+	// OneTrackSDKVersion is the sdk_ver the decompiled SDK sends.
+	OneTrackSDKVersion = "1.1.5"
 )
 
 // OneTrackUploadDelay is how long an event of a priority waits before upload

@@ -22,15 +22,33 @@ const (
 	// SAFlushInterval: queued events leave this long after the first one
 	// was queued (`SAConfigOptions.setFlushInterval`, minimum 5 s).
 	SAFlushInterval = 15 * time.Second
-	// SAFlushBulkSize: past this many queued events the SDK flushes at once.
+	// SAFlushBulkSize: past this many queued events the SDK flushes at once
+	// (AnalyticsMessages.enqueueEventMessage: the row count after the insert
+	// "> getFlushBulkSize()"; otherwise runMessageOnce(FLUSH_QUEUE,
+	// interval), which keeps a flush already scheduled).
 	SAFlushBulkSize = 100
-	// SABatchSize: events per request; the SDK loops until its table is empty.
-	SABatchSize = 50
+	// SABatchSize: events per request; the SDK loops until its table is
+	// empty or a request fails (AnalyticsMessages.sendData). In debug mode
+	// each request carries one event, every event is flushed at once, and
+	// events are deleted even when their request failed.
+	SABatchSize      = 50
+	SADebugBatchSize = 1
+	// SADatabase is the SDK's SQLite file under the app's databases/
+	// (DbParams.DATABASE_NAME).
+	SADatabase = "sensorsdata"
 	// SASessionInterval: after the last activity stops, $AppEnd is tracked
 	// and flushed synchronously this long later, so a background flush lands
 	// about 30 s after leaving the app.
 	SASessionInterval = 30 * time.Second
 )
+
+// SAKeepsEvents says whether the SDK keeps the events of a request the
+// server answered with status (AnalyticsMessages.isDeleteEventsByCode: 404,
+// 403 and 5xx keep them for a later flush; any other error status deletes
+// them). A request that got no answer keeps them too.
+func SAKeepsEvents(status int) bool {
+	return status == 404 || status == 403 || status >= 500 && status < 600
+}
 
 // SAUploadPath is the path and query of a project's uploads.
 func SAUploadPath(project string) string { return SAPath + "?project=" + url.QueryEscape(project) }

@@ -18,6 +18,7 @@ import (
 	"telltale.dev/devices/profiles"
 	"telltale.dev/devices/sim"
 	"telltale.dev/devices/sim/rig"
+	"telltale.dev/devices/sim/sdk/device"
 )
 
 func init() {
@@ -39,6 +40,9 @@ type simOptions struct {
 	count                               int
 	listModels, listFirmware            bool
 	allowEmu, noNoise, verbose          bool
+	telemetryTiming                     string
+	kind, suPolicy                      string
+	stock                               bool
 }
 
 func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -76,19 +80,31 @@ func parseSim(args []string, stderr io.Writer) (simOptions, error) {
 	fs.StringVar(&o.firmware, "firmware", "", "firmware version, full or short (\"V12.0.2.0\"); default the model's oldest")
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:0", "address of the first phone's adbd; more phones take the next ports (port 0: any free ports)")
 	fs.IntVar(&o.count, "count", 1, "how many phones to start")
-	fs.StringVar(&o.truth, "truth", "", "append the ground-truth log (JSON lines, one per telemetry event) to this file")
+	fs.StringVar(&o.truth, "truth", "", "append the ground-truth log (JSON lines, one per change of a telemetry event's state) to this file")
 	fs.StringVar(&o.adb, "adb", "", "also connect the phones to this adb server (host:port)")
 	fs.BoolVar(&o.listModels, "list-models", false, "list the models that can be simulated and exit")
 	fs.BoolVar(&o.listFirmware, "list-firmware", false, "list the firmware versions of --model (or of every model with --model all) and exit")
 	fs.BoolVar(&o.allowEmu, "allow-emulator-ports", false, "allow ports 5555-5585, which the adb server claims as emulators")
 	fs.BoolVar(&o.noNoise, "no-noise", false, "turn off background telemetry (config fetches, heartbeats)")
 	fs.BoolVar(&o.verbose, "v", false, "log transport and telemetry diagnostics to stderr")
+	fs.StringVar(&o.telemetryTiming, "telemetry-timing", string(device.Realistic), "how the apps' SDKs pace uploads: realistic (as the real SDKs: Sensors Analytics 15 s, OneTrack by priority) or immediate (each event at once, no retries: for unit tests only)")
+	fs.StringVar(&o.kind, "kind", "", "kind of phone: research (rooted with Magisk, both MIUI developer toggles on), stock (retail out of the box: no su, toggles off) or emulator (userdebug: adb root); default emulator for userdebug models, research otherwise")
+	fs.BoolVar(&o.stock, "stock", false, "short for --kind stock")
+	fs.StringVar(&o.suPolicy, "su-policy", "", "what Magisk answers the shell's su with on a research phone: granted (default), prompt (Magisk's prompt on the screen, denied after 10 s) or deny")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: telltale sim [--model NAME] [--firmware VERSION] [--listen 127.0.0.1:PORT] [--count N]\n                    [--truth FILE] [--adb host:port] [--list-models] [--list-firmware]")
+		fmt.Fprintln(stderr, "usage: telltale sim [--model NAME] [--firmware VERSION] [--kind research|stock|emulator] [--stock] [--su-policy granted|prompt|deny]\n                    [--listen 127.0.0.1:PORT] [--count N] [--truth FILE] [--adb host:port] [--list-models] [--list-firmware]\n                    [--telemetry-timing realistic|immediate]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	if _, err := device.ParseTiming(o.telemetryTiming); err != nil {
+		fmt.Fprintf(stderr, "telltale sim: --telemetry-timing: %v\n", err)
+		return o, errUsage
+	}
+	if err := o.checkKind(); err != nil {
+		fmt.Fprintf(stderr, "telltale sim: %v\n", err)
+		return o, errUsage
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "telltale sim: unexpected argument %q\n", fs.Arg(0))
@@ -122,7 +138,7 @@ func (o simOptions) ports() (host string, port int, err error) {
 // until ctx ends (Ctrl-C).
 func servePhones(ctx context.Context, o simOptions, host string, port int, stdout, stderr io.Writer) int {
 	cfg := sim.Config{Model: o.model, Firmware: o.firmware, AllowEmulatorPorts: o.allowEmu, NoNoise: o.noNoise,
-		Logger: slog.New(slog.DiscardHandler)}
+		Logger: slog.New(slog.DiscardHandler), TelemetryTiming: o.telemetryTiming, Kind: sim.Kind(o.kind), SuPolicy: sim.SuPolicy(o.suPolicy)}
 	if o.verbose {
 		cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}

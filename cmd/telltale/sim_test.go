@@ -126,10 +126,11 @@ func TestSimRunsPhonesOnAnAdbServer(t *testing.T) {
 			t.Errorf("%s: %v %q", s, err, out)
 		}
 	}
-	// The phones have no proxy, so each event is logged as undelivered.
-	out, err := exec.Command("adb", "-P", adbPort, "-s", serials[1], "shell", "mkdir /sdcard/CanaryFolder").CombinedOutput()
+	// The phones have no proxy, so each event is logged as undelivered. A
+	// screen lock reports (SystemUI's mistat); a shell's mkdir would not.
+	out, err := exec.Command("adb", "-P", adbPort, "-s", serials[1], "shell", "input keyevent 26").CombinedOutput()
 	if err != nil {
-		t.Fatalf("mkdir: %v %s", err, out)
+		t.Fatalf("lock: %v %s", err, out)
 	}
 	var rec struct {
 		Serial, Event string
@@ -137,16 +138,16 @@ func TestSimRunsPhonesOnAnAdbServer(t *testing.T) {
 		Values        map[string]string
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for rec.Event != "folder_create" && time.Now().Before(deadline) {
+	for rec.Event != "screen_lock" && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 		b, _ := os.ReadFile(truth)
 		for line := range strings.Lines(string(b)) {
-			if json.Unmarshal([]byte(line), &rec) == nil && rec.Event == "folder_create" {
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Event == "screen_lock" {
 				break
 			}
 		}
 	}
-	if rec.Event != "folder_create" || rec.Serial != serials[1] || rec.Delivered || rec.Values["folder"] != "CanaryFolder" {
+	if rec.Event != "screen_lock" || rec.Serial != serials[1] || rec.Delivered {
 		t.Errorf("ground truth: %+v", rec)
 	}
 	cancel()

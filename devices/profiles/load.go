@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"maps"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -21,8 +22,11 @@ import (
 	"telltale.dev/protocols"
 )
 
-//go:embed *.yaml
+//go:embed *.yaml flows/*.yaml
 var builtin embed.FS
+
+// LibraryDir is the directory of flow libraries inside a profile directory.
+const LibraryDir = "flows"
 
 // EnvDir names the environment variable holding directories of user
 // profiles (separated like PATH). A user profile with a built-in's name
@@ -64,7 +68,8 @@ func builtinOf(a, b *Profile) *Profile {
 
 func load(userDirs []string) ([]*Profile, error) {
 	byName := map[string]*Profile{}
-	if err := readDir(builtin, ".", builtinPrefix, byName); err != nil {
+	libs := map[string]*Library{}
+	if err := readDir(builtin, builtinPrefix, byName, libs); err != nil {
 		return nil, err
 	}
 	for _, dir := range userDirs {
@@ -72,7 +77,12 @@ func load(userDirs []string) ([]*Profile, error) {
 		if err != nil || !st.IsDir() {
 			return nil, fmt.Errorf("%s=%s: not a readable directory (%v): create it or unset %s", EnvDir, dir, err, EnvDir)
 		}
-		if err := readDir(os.DirFS(dir), ".", dir+string(filepath.Separator), byName); err != nil {
+		if err := readDir(os.DirFS(dir), dir+string(filepath.Separator), byName, libs); err != nil {
+			return nil, err
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(byName)) {
+		if err := byName[name].link(libs); err != nil {
 			return nil, err
 		}
 	}
@@ -95,29 +105,61 @@ func load(userDirs []string) ([]*Profile, error) {
 	return out, nil
 }
 
-// readDir parses every *.yaml and *.yml file of fsys, later files replacing
-// earlier profiles of the same name.
-func readDir(fsys fs.FS, dir, prefix string, into map[string]*Profile) error {
-	ents, err := fs.ReadDir(fsys, dir)
-	if err != nil {
-		return fmt.Errorf("reading profiles in %s: %w", prefix, err)
-	}
-	for _, e := range ents {
-		ext := filepath.Ext(e.Name())
-		if e.IsDir() || (ext != ".yaml" && ext != ".yml") {
-			continue
+// readDir parses every *.yaml and *.yml file of fsys as a profile, and
+// those of its flows directory as flow libraries; later directories
+// replace earlier profiles and libraries of the same name.
+func readDir(fsys fs.FS, prefix string, into map[string]*Profile, libs map[string]*Library) error {
+	read := func(dir string, parse func(source string, b []byte) error) error {
+		ents, err := fs.ReadDir(fsys, dir)
+		if errors.Is(err, fs.ErrNotExist) && dir != "." {
+			return nil
 		}
-		b, err := fs.ReadFile(fsys, e.Name())
 		if err != nil {
-			return fmt.Errorf("reading profile %s%s: %w", prefix, e.Name(), err)
+			return fmt.Errorf("reading profiles in %s: %w", prefix+dir, err)
 		}
-		p, err := Parse(prefix+e.Name(), b)
-		if err != nil {
-			return err
+		for _, e := range ents {
+			ext := filepath.Ext(e.Name())
+			if e.IsDir() || (ext != ".yaml" && ext != ".yml") {
+				continue
+			}
+			name := path.Join(dir, e.Name())
+			b, err := fs.ReadFile(fsys, name)
+			if err != nil {
+				return fmt.Errorf("reading %s%s: %w", prefix, name, err)
+			}
+			if err := parse(prefix+name, b); err != nil {
+				return err
+			}
 		}
-		into[p.Name] = p
+		return nil
 	}
-	return nil
+	if err := read(".", func(source string, b []byte) error {
+		p, err := Parse(source, b)
+		if err == nil {
+			into[p.Name] = p
+		}
+		return err
+	}); err != nil {
+		return err
+	}
+	return read(LibraryDir, func(source string, b []byte) error {
+		l, err := ParseLibrary(source, b)
+		if err == nil {
+			libs[l.Name] = l
+		}
+		return err
+	})
+}
+
+// decodeStrict decodes YAML refusing unknown fields.
+func decodeStrict(b []byte, v any) error {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	return dec.Decode(v)
+}
+
+func baseName(source string) string {
+	return strings.TrimSuffix(filepath.Base(source), filepath.Ext(source)) + ".yaml"
 }
 
 // Parse reads one profile file. The profile is named after the file (its
@@ -125,10 +167,8 @@ func readDir(fsys fs.FS, dir, prefix string, into map[string]*Profile) error {
 // and line.
 func Parse(source string, b []byte) (*Profile, error) {
 	stem := strings.TrimSuffix(filepath.Base(source), filepath.Ext(source))
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
 	var p Profile
-	if err := dec.Decode(&p); err != nil {
+	if err := decodeStrict(b, &p); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("%s: empty profile: see devices/profiles/redmi-note-8.yaml for the fields", source)
 		}
@@ -145,7 +185,7 @@ func Parse(source string, b []byte) (*Profile, error) {
 	return &p, nil
 }
 
-var whenRE = regexp.MustCompile(`^setting:(system|secure|global):[A-Za-z0-9_.]+=.+$`)
+var whenRE = regexp.MustCompile(`^(setting:(system|secure|global):[A-Za-z0-9_.]+=.+|switch:[a-z0-9-]+=(on|off))$`)
 
 // validate checks what the YAML decoder cannot: required fields, names,
 // conditions. root locates the offending line.
@@ -176,6 +216,16 @@ func (p *Profile) validate(stem string, root *yaml.Node) error {
 			return fmt.Errorf("%ssettle %q is not a duration like \"2s\"", at("settle"), p.Settle)
 		}
 	}
+	if p.Flush.Interval != "" {
+		if d, err := time.ParseDuration(p.Flush.Interval); err != nil || d <= 0 {
+			return fmt.Errorf("%sflush interval %q is not a duration like \"15s\"", at("flush", "interval"), p.Flush.Interval)
+		}
+	}
+	for i, n := range p.Flush.Nudges {
+		if strings.TrimSpace(n) == "" {
+			return fmt.Errorf("%sflush nudge %d is empty: give a shell command such as \"input keyevent KEYCODE_HOME\"", at("flush", "nudges", i), i+1)
+		}
+	}
 	if len(p.Firmware) == 0 {
 		return fmt.Errorf("firmware is empty: list at least one version")
 	}
@@ -196,7 +246,13 @@ func (p *Profile) validate(stem string, root *yaml.Node) error {
 				return fmt.Errorf("%sfirmware %s: known leak of %s has no host", at("firmware", i, "known_leaks", j), fw.Version, kl.Action)
 			}
 			if kl.When != "" && !whenRE.MatchString(kl.When) {
-				return fmt.Errorf("%sfirmware %s: condition %q: want setting:NAMESPACE:KEY=VALUE", at("firmware", i, "known_leaks", j, "when"), fw.Version, kl.When)
+				return fmt.Errorf("%sfirmware %s: condition %q: want switch:NAME=on|off or setting:NAMESPACE:KEY=VALUE", at("firmware", i, "known_leaks", j, "when"), fw.Version, kl.When)
+			}
+			if name, ok := strings.CutPrefix(kl.When, "switch:"); ok {
+				name, _, _ = strings.Cut(name, "=")
+				if _, ok := p.Switches[name]; !ok {
+					return fmt.Errorf("%sfirmware %s: condition %q names no switch of the profile (switches: %s)", at("firmware", i, "known_leaks", j, "when"), fw.Version, kl.When, strings.Join(slices.Sorted(maps.Keys(p.Switches)), ", "))
+				}
 			}
 		}
 		for j, s := range fw.Sends {
@@ -223,8 +279,80 @@ func (p *Profile) validate(stem string, root *yaml.Node) error {
 		default:
 			return fmt.Errorf("%ssettings namespace %q: want system, secure or global", at("actions", "settings", i, "namespace"), s.Namespace)
 		}
+		switch {
+		case s.Canary != "" && s.Canary != CanaryText && s.Canary != CanaryNumber:
+			return fmt.Errorf("%ssettings %s: canary %q: want %s or %s", at("actions", "settings", i, "canary"), s.Key, s.Canary, CanaryText, CanaryNumber)
+		case s.Canary == CanaryNumber && s.Max <= 0:
+			return fmt.Errorf("%ssettings %s: a number setting needs max: its largest value (screen_brightness: 255)", at("actions", "settings", i), s.Key)
+		}
+	}
+	for name, sw := range p.Switches {
+		if sw.Flow == "" || len(sw.Row) == 0 {
+			return fmt.Errorf("%sswitch %s needs flow: (the page holding it) and row: (its label)", at("switches", name), name)
+		}
+		if sw.Default != "" && sw.Default != "on" && sw.Default != "off" {
+			return fmt.Errorf("%sswitch %s: default %q: want on or off", at("switches", name, "default"), name, sw.Default)
+		}
+	}
+	if err := p.Flows.check(p.Source); err != nil {
+		return err
+	}
+	for i := range p.Firmware {
+		if err := p.Firmware[i].Flows.check(p.Source); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// link attaches the profile's flow libraries and checks that every flow a
+// firmware runs exists and runs no flow that is missing or runs itself.
+func (p *Profile) link(libs map[string]*Library) error {
+	p.libraries = nil
+	for _, name := range p.FlowLibraries {
+		l := libs[name]
+		if l == nil {
+			return fmt.Errorf("%s: flow_libraries: no %s/%s.yaml (have %s)", p.Source, LibraryDir, name,
+				strings.Join(slices.Sorted(maps.Keys(libs)), ", "))
+		}
+		p.libraries = append(p.libraries, l)
+	}
+	for i := range p.Firmware {
+		fw := &p.Firmware[i]
+		flows := p.FlowsFor(fw)
+		for _, name := range slices.Sorted(maps.Keys(flows)) {
+			if err := flows.Walk(name, func(*Flow, *Step) error { return nil }); err != nil {
+				return fmt.Errorf("%s: firmware %s: %w", p.Source, fw.Version, err)
+			}
+		}
+		var named []string
+		for _, s := range p.Actions.Settings {
+			named = append(named, s.Flow)
+		}
+		for _, sw := range p.Switches {
+			named = append(named, sw.Flow, sw.Leave)
+		}
+		for _, name := range named {
+			if _, ok := flows[name]; name != "" && !ok && p.usesOn(fw, name) {
+				return fmt.Errorf("%s: firmware %s has no flow %s: add it to the profile's flows (or the firmware's)", p.Source, fw.Version, name)
+			}
+		}
+	}
+	return nil
+}
+
+// usesOn says whether firmware fw needs the flow name: a setting's flow is
+// needed everywhere, a switch's only where a known leak depends on it.
+func (p *Profile) usesOn(fw *Firmware, name string) bool {
+	for sname, sw := range p.Switches {
+		if sw.Flow != name && sw.Leave != name {
+			continue
+		}
+		return slices.ContainsFunc(fw.KnownLeaks, func(kl KnownLeak) bool {
+			return strings.HasPrefix(kl.When, "switch:"+sname+"=")
+		})
+	}
+	return true
 }
 
 // lookup follows mapping keys (string) and sequence indices (int) from the

@@ -50,7 +50,7 @@ func TestBehaviourMatrix(t *testing.T) {
 	sa := []string{"form:data_list", "base64", "gzip", "json"}
 	saURL := append(slices.Clone(sa), "percent") // the search phrase inside the results page URL
 	ot := []string{"onetrack-aes", "gzip", "json"}
-	const sw = "setting:secure:browser_aggregated_data_collection=1"
+	const sw = "switch:enhanced-incognito=on"
 	type leak struct {
 		host string
 		via  []string
@@ -95,8 +95,8 @@ func TestBehaviourMatrix(t *testing.T) {
 	ui := map[string]string{"V11.0.3.0": "V11", "V12.0.2.0": "V12", "V12.5.1.0": "V125"}
 	for _, name := range []string{"redmi-note-8", "mi-9t", "mi-10", "mi-mix-3"} {
 		p := ByName(ps, name)
-		if p.Root || len(p.Firmware) != 3 || p.Actions.Browser.AggregatedSwitch != "secure:browser_aggregated_data_collection" {
-			t.Errorf("%s: root %v, %d firmware, switch %q", name, p.Root, len(p.Firmware), p.Actions.Browser.AggregatedSwitch)
+		if sw := p.Switches[SwitchEnhancedIncognito]; p.Root || len(p.Firmware) != 3 || sw.Flow != "browser-privacy" || sw.Default != "on" {
+			t.Errorf("%s: root %v, %d firmware, switch %+v", name, p.Root, len(p.Firmware), sw)
 		}
 		if hosts := p.TelemetryHosts(); !slices.Equal(hosts, []string{"sa.api.intl.miui.com", "tracking.intl.miui.com",
 			"api.sec.intl.miui.com", "data.mistat.intl.xiaomi.com", "sdkconfig.ad.intl.xiaomi.com"}) {

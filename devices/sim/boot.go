@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"telltale.dev/devices/profiles"
+	"telltale.dev/devices/sim/system/security"
 )
 
 // basePackages are on every Android build whatever the profile lists.
@@ -25,9 +26,14 @@ func systemPackages(prof *profiles.Profile) []string {
 }
 
 // bootProps are the properties a firmware boots with: the profile's, then
-// defaults for what it leaves out.
-func bootProps(prof *profiles.Profile, fw *profiles.Firmware, serial string) map[string]string {
+// defaults for what it leaves out, then the kind of phone's MIUI
+// Developer options toggles (on for a research phone, off out of the box).
+func bootProps(prof *profiles.Profile, fw *profiles.Firmware, serial string, kind Kind) map[string]string {
 	props := prof.BuildProps(fw)
+	if props["ro.miui.ui.version.name"] != "" {
+		on := map[bool]string{true: "1", false: "0"}[kind == KindResearch]
+		props[security.PropAdbInput], props[security.PropAdbInstall] = on, on
+	}
 	dev := prof.Name
 	if len(prof.Devices) > 0 {
 		dev = prof.Devices[0]
@@ -64,6 +70,7 @@ func bootProps(prof *profiles.Profile, fw *profiles.Firmware, serial string) map
 func bootSettings(prof *profiles.Profile, androidID string) map[string]string {
 	return map[string]string{
 		"global:adb_enabled":                    "1",
+		"global:development_settings_enabled":   "1", // USB debugging needs Developer options on
 		"global:airplane_mode_on":               "0",
 		"global:wifi_on":                        "1",
 		"global:device_name":                    prof.DisplayName,

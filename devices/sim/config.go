@@ -12,7 +12,7 @@ import (
 	"telltale.dev/devices/profiles"
 	"telltale.dev/devices/sim/clock"
 	"telltale.dev/devices/sim/netstack"
-	"telltale.dev/devices/sim/telemetry"
+	"telltale.dev/devices/sim/sdk"
 )
 
 // Config starts a phone.
@@ -28,9 +28,9 @@ type Config struct {
 	Addr string
 	// AllowEmulatorPorts permits 5555-5585, which the adb server claims.
 	AllowEmulatorPorts bool
-	// Truth receives the ground-truth log, one JSON line per event, each
+	// Truth receives the ground-truth log, one JSON line per change of an event's state, each
 	// line in one Write: phones may share a writer whose Writes do not
-	// interleave (an *os.File, a telemetry.TruthLog).
+	// interleave (an *os.File, a groundtruth.Log).
 	Truth io.Writer
 	// Logger gets transport and telemetry diagnostics (default: discarded).
 	Logger *slog.Logger
@@ -38,11 +38,26 @@ type Config struct {
 	Seed string
 	// NoNoise turns off background telemetry (config fetches, heartbeats).
 	NoNoise bool
-	// Unrooted removes su. By default a phone whose model refuses `adb root`
-	// is rooted the way research phones are (Magisk's `su -c`), so the
-	// harness can put its CA in the system store; unrooted, it can only
-	// use the user store and most telemetry fails TLS.
+	// Kind is the kind of phone: KindResearch (a rooted retail phone:
+	// Magisk's su, both MIUI Developer options toggles on), KindStock (a
+	// retail phone out of the box: no su, toggles off) or KindEmulator (a
+	// userdebug image: `adb root`, AOSP su). Default: emulator for a
+	// profile with root (a userdebug image), research otherwise.
+	Kind Kind
+	// SuPolicy is what Magisk answers the shell's su with on a research
+	// phone: SuGranted (default: Shell granted "Forever" beforehand),
+	// SuPrompt (Magisk's prompt shows on the screen at the first su and
+	// denies after 10 s) or SuDeny.
+	SuPolicy SuPolicy
+	// Unrooted asks for a stock phone.
+	//
+	// Deprecated: use Kind: KindStock.
 	Unrooted bool
+	// Networks are the Wi-Fi access points in range (the rig's access
+	// point); the first is saved and joined at start. Default: one open
+	// network named "AndroidWifi". Phone.AddNetwork and RemoveNetwork
+	// change them at run time.
+	Networks []Network
 	// RebootDowntime is how long a reboot keeps the phone off the bus
 	// (default 2s).
 	RebootDowntime time.Duration
@@ -52,7 +67,11 @@ type Config struct {
 	// Telemetry replaces the phone's telemetry rules (default: the
 	// ruleset of rules.yaml for its model and firmware): for tests that
 	// play a firmware which reports differently.
-	Telemetry *telemetry.RuleSet
+	Telemetry *sdk.RuleSet
+	// TelemetryTiming paces the SDKs' uploads: "realistic" (default: as
+	// the real SDKs do) or "immediate" (each event at once in its own
+	// request, no retries: for unit tests only).
+	TelemetryTiming string
 }
 
 // Paths of the phone's CA stores.

@@ -28,23 +28,49 @@
 //	  battery/          dumpsys battery and its overrides
 //	  wifi/             cmd wifi, svc wifi, dumpsys wifi
 //	  window/           the window stack, input, uiautomator dump, screencap, wm
-//	  security/         adb root and su
+//	  keyguard/         the lock screen after sleep and reboot
+//	  connectivity/     ProxyTracker: global_http_proxy_* from http_proxy
+//	  security/         kinds of phone: adb root, su (Magisk's, AOSP's), MIUI's gates
 //	  logd/             logcat
-//	ui/                 view trees, the uiautomator XML, hit testing, the screenshot PNG
+//	ui/                 view trees, the uiautomator XML, hit testing, gestures, the screenshot PNG
+//	  widget/           the views screens are built of (MIUI pages, lists, fields, dialogs, menus)
 //	app/                the App and Activity interfaces and the host that runs apps
 //	apps/               the firmware's software: manifests and one module per app
 //	  launcher/         the home screen
-//	  browser/          Mi Browser, Mint Browser, Chrome
+//	  browser/          Mi Browser, Mint Browser (and their settings), Chrome
+//	  settings/         Settings: Display, About phone, Wi-Fi, Developer options
+//	                    (and Security's warning before "USB debugging (Security settings)")
+//	  files/            Mi File Manager: folders, new folder, open folder
 //	  generic/          any other installed package
-//	netstack/           the proxy setting, connections out (loopback over adb reverse
-//	                    only), the CA stores TLS trusts
-//	telemetry/          what the firmware reports, fed by events, and the ground truth
+//	  dialog/           a system dialog counting down on the phone's clock
+//	  magisk/           Magisk's su prompt (SuRequestActivity)
+//	  securitycenter/   MIUI's adb-install confirmation (AdbInstallActivity)
+//	  flutternews/      a Flutter app whose uploads ignore the proxy setting (modeled)
+//	  cronetvideo/      a Cronet app that tries QUIC first (modeled)
+//	netstack/           sockets owned by uids (to the host only over adb reverse; any
+//	                    other address is the modeled outside, which answers as the
+//	                    real servers accept uploads), /proc/net, listeners for
+//	                    nc -l and adb forward, the proxy setting, the CA stores
+//	  uplink/           HTTPS as the phone's clients speak it: through the global
+//	                    proxy, or straight to the server (iptables decide the rest)
+//	netfilter/          iptables / ip6tables: netd's boot tables, rules, verdicts
+//	sdk/                the apps' telemetry SDKs, fed by triggers from the apps
+//	                    (rules.yaml), `dumpsys telltale_telemetry`
+//	  sensors/          Sensors Analytics (15 s batches, $AppEnd)
+//	  onetrack/         OneTrack (priorities, key exchange, retry)
+//	  jsonpost/         mistat and the security center's reports
+//	  beacon/           requests on a timer (config fetch, heartbeat)
+//	  eventdb/          each SDK's event table in its app's data
+//	  groundtruth/      the log of every event from queued to sent or bypassed
+//	                    (the SDKs' events and the apps' own uploads, sdk/own.go)
 //
-// Root follows the profile: `adb root` works where the profile says root
-// (emulator images) and is refused on production builds. Phones of those
-// builds are rooted the way research phones are, with a Magisk-style
-// `su -c`, unless Config.Unrooted; then only the user CA store is within
-// reach and telemetry fails TLS, as on a retail phone.
+// Root follows the kind of phone (Config.Kind): `adb root` works on the
+// emulator kind (userdebug images, profiles with root) and is refused on
+// production builds. A research phone (the default for those) is rooted
+// with Magisk's `su -c` and has MIUI's two Developer options toggles on; a
+// stock phone has no su and the toggles off, so MIUI refuses the shell
+// secure settings, injected input and installs, and only the user CA store
+// is within reach.
 //
 // /system (and on sdk 34+ the conscrypt APEX) is read-only until remounted
 // or covered by a tmpfs; a reboot undoes every mount and adb root.

@@ -3,11 +3,15 @@ package sim
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"image"
 	"io"
+	"net"
+	"path"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"telltale.dev/devices/adb/wire"
@@ -16,13 +20,18 @@ import (
 	"telltale.dev/devices/sim/app"
 	"telltale.dev/devices/sim/apps"
 	"telltale.dev/devices/sim/apps/browser"
+	"telltale.dev/devices/sim/apps/magisk"
+	"telltale.dev/devices/sim/apps/securitycenter"
 	"telltale.dev/devices/sim/clock"
 	"telltale.dev/devices/sim/event"
 	"telltale.dev/devices/sim/netstack"
+	"telltale.dev/devices/sim/sdk"
 	"telltale.dev/devices/sim/shell"
 	"telltale.dev/devices/sim/system"
 	"telltale.dev/devices/sim/system/activity"
 	"telltale.dev/devices/sim/system/battery"
+	"telltale.dev/devices/sim/system/connectivity"
+	"telltale.dev/devices/sim/system/keyguard"
 	"telltale.dev/devices/sim/system/logd"
 	"telltale.dev/devices/sim/system/packages"
 	"telltale.dev/devices/sim/system/power"
@@ -31,7 +40,6 @@ import (
 	"telltale.dev/devices/sim/system/settings"
 	"telltale.dev/devices/sim/system/wifi"
 	"telltale.dev/devices/sim/system/window"
-	"telltale.dev/devices/sim/telemetry"
 	"telltale.dev/devices/sim/toybox"
 	"telltale.dev/devices/sim/vfs"
 )
@@ -55,18 +63,18 @@ type Phone struct {
 	power    *power.Power
 	wifi     *wifi.Wifi
 	security *security.Security
+	suPrompt *magisk.Prompt
+	installs *securitycenter.Installs
 	net      *netstack.Stack
 	window   *window.Manager
+
+	// services is servicemanager: Start adds the telemetry's service.
+	services *system.Registry
 
 	// Set by Start: the transport (read by commands on adbd's goroutines)
 	// and the telemetry.
 	srv atomic.Pointer[adbd.Server]
-	tel *telemetry.Engine
-}
-
-// Observer learns the user actions the phone's telemetry reports.
-type Observer interface {
-	Observe(telemetry.Occurrence)
+	tel *sdk.Telemetry
 }
 
 // New builds a phone for a model and firmware, not yet on the bus. seed
@@ -95,38 +103,53 @@ func build(prof *profiles.Profile, fw *profiles.Firmware, cfg Config) (*Phone, e
 	if err != nil {
 		return nil, err
 	}
+	kind, err := kindOf(prof, cfg)
+	if err != nil {
+		return nil, err
+	}
 	androidID, _ := deviceIDs(prof, fw, cfg.Seed)
 	bus := &event.Bus{}
 	log := logd.New(clk)
 	p := &Phone{prof: prof, fw: fw, downtime: downtime, clock: clk, bus: bus, fs: fs, sh: &shell.Shell{}, log: log}
-	p.props = props.New(bootProps(prof, fw, serialFrom(androidID)))
-	p.settings = settings.New(bus)
+	p.props = props.New(bootProps(prof, fw, serialFrom(androidID), kind))
+	miui := p.props.Get("ro.miui.ui.version.name") != ""
+	if err := p.guard(cfg, kind, miui); err != nil {
+		return nil, err
+	}
+	p.settings = settings.New(settings.Config{Bus: bus, Gate: p.security, SDK: fw.SDK})
 	p.settings.Seed(bootSettings(prof, androidID))
-	p.packages = packages.New(packages.Config{Files: fs, Bus: bus, Log: log, System: apps.SystemImage(pkgNames),
-		Browser: prof.Actions.Browser.Package, SDK: fw.SDK})
-	p.security = security.New(security.Config{Bus: bus, Debuggable: prof.Root, Unrooted: cfg.Unrooted, Shell: p.sh})
+	p.packages = packages.New(packages.Config{Files: fs, Bus: bus, Log: log, System: apps.SystemImage(pkgNames, fw.Apps),
+		Browser: prof.Actions.Browser.Package, SDK: fw.SDK, User: userApps(kind), Gate: p.security})
 	p.power = power.New(bus, log)
-	bat := battery.New(bus)
-	p.wifi = wifi.New(bus, p.settings)
-	p.net = netstack.New(netstack.Config{Settings: p.settings, Files: fs, Clock: clk, SDK: fw.SDK})
-	am := activity.New(activity.Config{Bus: bus, Log: log, Resolver: p.packages})
-	host := app.NewHost(apps.Factory(apps.Options{Browser: browser.Options{IncognitoExtra: prof.Actions.Browser.IncognitoExtra}}),
-		app.Env{Clock: clk, Bus: bus, Activities: am, Packages: p.packages, Settings: p.settings, Files: fs, Net: p.net}, log)
+	bat := battery.New(bus, fw.SDK)
+	p.wifi = wifi.New(wifi.Config{Bus: bus, Settings: p.settings, Log: log, SDK: fw.SDK, InRange: cfg.Networks})
+	connectivity.New(bus, p.settings, log)
+	kg := keyguard.New(bus, log, clk, fw.SDK)
+	runtime := system.Runtime{MIUI: miui, Files: fs}
+	p.net = netstack.New(netstack.Config{Settings: p.settings, Files: fs, Clock: clk, SDK: fw.SDK,
+		Links: p.wifi, AdbdUID: p.security.AdbdUID, Bus: bus})
+	if err := p.net.PublishProc(); err != nil {
+		return nil, err
+	}
+	am := activity.New(activity.Config{Bus: bus, Log: log, Resolver: p.packages, SDK: fw.SDK, Runtime: runtime, Keyguard: kg})
+	host := app.NewHost(apps.Factory(apps.Options{Browser: browser.Options{SearchURL: prof.Actions.Browser.SearchURL}}),
+		app.Env{Clock: clk, Bus: bus, Activities: am, Packages: p.packages, Settings: p.settings, Files: fs, Net: p.net,
+			Props: p.props, Wifi: apps.WifiManager(p.wifi), Security: p.security}, log)
 	am.Attach(host)
-	p.window = window.New(window.Config{Display: window.DefaultDisplay, Sources: []window.Source{host}, Power: p.power,
-		Activities: am, Files: fs, Log: log, SDK: fw.SDK, MIUI: p.props.Get("ro.miui.ui.version.name") != ""})
+	p.window = window.New(window.Config{Display: window.DefaultDisplay, Sources: []window.Source{host, p.suPrompt, p.installs, kg},
+		Power: p.power, Activities: am, Keyguard: kg, Gate: p.security, Files: fs, Log: log, SDK: fw.SDK, Runtime: runtime})
 
-	var services system.Registry
+	p.services = &system.Registry{}
 	for name, svc := range map[string]any{"activity": am, "package": p.packages, "settings": p.settings,
 		"power": p.power, "battery": bat, "wifi": p.wifi, "window": p.window} {
-		if err := services.Add(name, svc); err != nil {
+		if err := p.services.Add(name, svc); err != nil {
 			return nil, err
 		}
 	}
 	fs.SetClock(clk.Now)
 	p.sh.FS = toybox.Files(fs)
-	tools := toolbox(toybox.Commands(fs, p.sh, toybox.System{Machine: machine(p.props.Get("ro.product.cpu.abi")), Clock: clk, Applets: p.net.Commands()}))
-	cmds, err := commandTable(&services, p.props, p.settings, p.packages, am, p.window, log, p.security, p.net, tools, p)
+	tools := toolbox(toybox.Commands(fs, p.sh, toybox.System{Machine: machine(p.props.Get("ro.product.cpu.abi")), Clock: clk, Applets: p.net.Applets()}))
+	cmds, err := commandTable(p.services, p.props, p.settings, p.packages, am, p.window, log, p.security, p.net, tools, p)
 	if err != nil {
 		return nil, err
 	}
@@ -176,29 +199,17 @@ func (p *Phone) Commands() map[string]shell.Func {
 	return map[string]shell.Func{"reboot": p.cmdReboot}
 }
 
-// observe reports the phone's actions to o, and logs each to logcat.
-func (p *Phone) observe(o Observer) {
-	bridge := telemetry.Bridge{FolderRoot: p.prof.Actions.FolderRoot, Browser: p.prof.Actions.Browser.Package, Wifi: p.wifi}
-	p.bus.Subscribe(func(ev event.Event) {
-		occ, ok := bridge.Occurrence(ev)
-		if !ok {
-			return
-		}
-		p.log.Printf("I", "TelltaleSim", "%s %s %v", occ.Action, occ.App, occ.Values)
-		o.Observe(occ)
-	})
-}
-
 // Profile and Firmware say what the phone pretends to be.
 func (p *Phone) Profile() *profiles.Profile   { return p.prof }
 func (p *Phone) Firmware() *profiles.Firmware { return p.fw }
 
+// Subscribe calls fn with every event the phone's apps and services publish
+// from now on, for in-process tests of what happened on the phone; the
+// returned func unsubscribes.
+func (p *Phone) Subscribe(fn func(event.Event)) (unsubscribe func()) { return p.bus.Subscribe(fn) }
+
 // Files is the phone's file system, for tests.
 func (p *Phone) Files() *vfs.FS { return p.fs }
-
-// SetSSID connects the phone to a Wi-Fi network as if the user chose it;
-// "" disconnects.
-func (p *Phone) SetSSID(ssid string) { p.wifi.Join(ssid) }
 
 // Setting returns a setting ("" and false when unset).
 func (p *Phone) Setting(ns, key string) (string, bool) { return p.settings.Setting(ns, key) }
@@ -216,21 +227,23 @@ func (p *Phone) HasPackage(name string) bool { return p.packages.Has(name) }
 // network security config opts in.
 func (p *Phone) TrustedCAs(userStore bool) *x509.CertPool { return p.net.TrustedCAs(userStore) }
 
-// SetUnrooted removes su from a phone whose profile has no root: an
-// unrooted retail phone, where the harness can only use the user CA store.
+// SetUnrooted takes su away from a research phone (or gives it back), as
+// uninstalling Magisk would; the MIUI toggles stay as they are. A stock
+// phone (Config.Kind) has no su either way.
 func (p *Phone) SetUnrooted(unrooted bool) { p.security.SetUnrooted(unrooted) }
 
 var (
 	_ adbd.Device   = (*Phone)(nil)
 	_ adbd.Rebooter = (*Phone)(nil)
 	_ adbd.Display  = (*Phone)(nil)
+	_ adbd.Sockets  = (*Phone)(nil)
 )
 
-// Banner implements adbd.Device. "cmd" makes adb 29 stream installs to
-// `cmd package install -S SIZE` over exec:.
+// Banner implements adbd.Device, with the features the firmware's adbd
+// advertises (adbdFeatures).
 func (p *Phone) Banner() string {
-	return fmt.Sprintf("device::ro.product.name=%s;ro.product.model=%s;ro.product.device=%s;features=shell_v2,cmd,stat_v2",
-		p.Prop("ro.product.name"), p.Prop("ro.product.model"), p.Prop("ro.product.device"))
+	return fmt.Sprintf("device::ro.product.name=%s;ro.product.model=%s;ro.product.device=%s;features=%s",
+		p.Prop("ro.product.name"), p.Prop("ro.product.model"), p.Prop("ro.product.device"), strings.Join(adbdFeatures, ","))
 }
 
 // Exec implements adbd.Device: it runs a shell command line as adbd's user.
@@ -255,6 +268,12 @@ func (p *Phone) Run(ctx context.Context, cmd string) (stdout, stderr string, cod
 
 // Screenshot implements adbd.Display: what the screen shows now.
 func (p *Phone) Screenshot(context.Context) (image.Image, error) { return p.window.Screenshot(), nil }
+
+// DialSocket implements adbd.Sockets: `adb forward` reaches what listens
+// on the phone through its network stack.
+func (p *Phone) DialSocket(ctx context.Context, spec string) (net.Conn, error) {
+	return p.net.DialSocket(ctx, spec)
+}
 
 // Root implements adbd.Device.
 func (p *Phone) Root() (msg string, restart bool) { return p.security.Root() }
@@ -312,6 +331,18 @@ func (s syncFS) List(path string) ([]adbd.DirEntry, error) {
 
 func (s syncFS) Open(path string) (io.ReadCloser, error) { return s.p.fs.Open(path) }
 
-func (s syncFS) Create(path string, mode uint32, mtime int64) (io.WriteCloser, error) {
-	return s.p.fs.Create(path, mode, mtime, s.p.security.AdbdUID())
+// Create makes the file's missing parent directories first, as adbd's
+// handle_send_file does with secure_mkdirs (mode 0755) when the open fails
+// with ENOENT (AOSP adb/daemon/file_sync_service.cpp): the host relies on
+// it once the banner says fixed_push_mkdir.
+func (s syncFS) Create(p string, mode uint32, mtime int64) (io.WriteCloser, error) {
+	uid := s.p.security.AdbdUID()
+	w, err := s.p.fs.Create(p, mode, mtime, uid)
+	if errors.Is(err, syscall.ENOENT) {
+		if merr := s.p.fs.MkdirAll(path.Dir(p), 0o755, uid); merr != nil {
+			return nil, merr
+		}
+		w, err = s.p.fs.Create(p, mode, mtime, uid)
+	}
+	return w, err
 }

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"telltale.dev/devices/sim/telemetry"
+	"telltale.dev/devices/sim/sdk/groundtruth"
 	"telltale.dev/fixtures/apk"
 )
 
@@ -158,7 +158,7 @@ func TestUIAutomatorDumpShowsTheLauncher(t *testing.T) {
 // TestTapOnAnIconStartsTheApp installs an APK, finds its icon in the dump,
 // taps the centre of its bounds, and sees the app resumed and reported.
 func TestTapOnAnIconStartsTheApp(t *testing.T) {
-	truth := &telemetry.TruthLog{}
+	truth := &groundtruth.Log{}
 	r := startConnected(t, Config{Model: "redmi-note-8", Truth: truth, NoNoise: true})
 	b, err := apk.Build(apk.Options{Package: "com.canary.tap", Label: "Canary Tap"})
 	if err != nil {
@@ -168,8 +168,9 @@ func TestTapOnAnIconStartsTheApp(t *testing.T) {
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if out, code := r.adb("install", path); code != 0 {
-		t.Fatalf("adb install: %s", out)
+	d := &fdevice{t: t, phone: r.phone, server: r.server}
+	if res := d.whileTapping("android:id/button2", "install", path); res.code != 0 {
+		t.Fatalf("adb install: %+v", res)
 	}
 	icons := slices.DeleteFunc(find(r.dumpScreen(), "content-desc", "Canary Tap"), func(n node) bool {
 		return n.attr("clickable") != "true"
@@ -200,7 +201,7 @@ func TestTapOnAnIconStartsTheApp(t *testing.T) {
 		t.Errorf("a tap with the display off started %q", got)
 	}
 	opened := 0
-	for _, rec := range drain(t, truth) {
+	for _, rec := range groundtruth.Latest(drain(t, truth)) {
 		if rec.Action == "open-app" && rec.Values["package"] == "com.canary.tap" {
 			opened++
 		}

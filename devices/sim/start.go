@@ -6,7 +6,9 @@ import (
 	"log/slog"
 
 	"telltale.dev/devices/sim/adbd"
-	"telltale.dev/devices/sim/telemetry"
+	"telltale.dev/devices/sim/sdk"
+	"telltale.dev/devices/sim/sdk/device"
+	"telltale.dev/protocols"
 )
 
 // Start builds a phone, serves it on Addr with adbd, and starts its telemetry.
@@ -38,11 +40,15 @@ func Start(ctx context.Context, cfg Config) (*Phone, error) {
 	}
 	ruleset := cfg.Telemetry
 	if ruleset == nil {
-		rules, err := telemetry.DefaultRules()
+		rules, err := sdk.DefaultRules()
 		if err != nil {
 			return nil, fmt.Errorf("sim: %w", err)
 		}
-		ruleset = telemetry.Select(rules, prof.Name, fw.Version)
+		ruleset = sdk.Select(rules, prof.Name, fw.Version)
+	}
+	timing, err := device.ParseTiming(cfg.TelemetryTiming)
+	if err != nil {
+		return nil, fmt.Errorf("sim: %w", err)
 	}
 
 	// adbd needs the Device before it listens, and the phone's identity
@@ -64,41 +70,40 @@ func Start(ctx context.Context, cfg Config) (*Phone, error) {
 		p.settings.Seed(map[string]string{"secure:android_id": androidID})
 		p.props.Init("ro.serialno", serialFrom(androidID))
 	}
-	if ruleset != nil {
-		p.settings.Seed(ruleset.Settings)
-	}
-	p.tel = telemetry.Start(telemetry.Config{
-		Rules:    ruleset,
-		Source:   telemetrySource{p},
-		Net:      p.net,
-		Clock:    p.clock,
-		Identity: p.identity(srv.Addr(), seed),
-		Truth:    telemetry.NewTruth(cfg.Truth),
-		Logger:   log,
-		NoiseOff: cfg.NoNoise,
+	p.tel, err = sdk.Start(sdk.Config{
+		Rules: ruleset, Bus: p.bus, Sources: p.triggerSources(), Clock: p.clock, Files: p.fs, Net: p.net,
+		Identity: p.identity(srv.Addr(), seed), Truth: cfg.Truth, Timing: timing, Logger: log, NoiseOff: cfg.NoNoise,
 	})
-	p.observe(p.tel)
+	if err == nil {
+		err = p.services.Add(sdk.ServiceName, p.tel)
+	}
+	if err != nil {
+		_ = srv.Close()
+		return nil, fmt.Errorf("sim: %w", err)
+	}
 	log.Info("simulated phone up", "serial", srv.Addr(), "model", prof.Name, "firmware", fw.Version, "telemetry", ruleset != nil)
 	return p, nil
 }
 
-// telemetrySource is what the telemetry reads of the phone: its settings
-// and its Wi-Fi.
-type telemetrySource struct{ p *Phone }
+// triggerSources is what the telemetry's triggers read of the phone.
+func (p *Phone) triggerSources() sdk.Sources {
+	return sdk.Sources{Packages: p.packages, Network: p.wifi}
+}
 
-func (s telemetrySource) Setting(ns, key string) (string, bool) { return s.p.settings.Setting(ns, key) }
-func (s telemetrySource) Network() (bool, string)               { return s.p.wifi.Network() }
-
-func (p *Phone) identity(serial, seed string) telemetry.Identity {
+func (p *Phone) identity(serial, seed string) device.Identity {
 	brand := p.Prop("ro.product.brand")
 	if brand == "" {
 		brand = "Xiaomi"
 	}
 	androidID, imei := deviceIDs(p.prof, p.fw, seed)
-	return telemetry.Identity{
+	region := p.Prop("ro.miui.region")
+	if region == "" {
+		region = protocols.RegionGlobal
+	}
+	return device.Identity{
 		Serial: serial, Device: p.Prop("ro.product.device"), Model: p.Prop("ro.product.model"), Brand: brand,
 		MIUIVersion: p.fw.Version, Android: p.fw.Android, AndroidID: androidID, IMEI: imei,
-		AppVersions: p.fw.Apps,
+		Region: region, AppVersions: p.fw.Apps,
 	}
 }
 
@@ -113,12 +118,23 @@ func (p *Phone) Addr() string {
 	return ""
 }
 
-// Flush waits until the phone's queued telemetry has been sent or given up on.
+// Flush waits until the phone's queued telemetry has been sent or given up
+// on. With realistic timing that is the SDKs' own pace; events that cannot
+// leave (no network) keep it waiting until ctx ends.
 func (p *Phone) Flush(ctx context.Context) error {
 	if p.tel == nil {
 		return nil
 	}
-	return p.tel.Flush(ctx)
+	return p.tel.Drain(ctx)
+}
+
+// Idle waits until the phone's telemetry is not uploading nor about to: for
+// tests on a clock.Fake, after each Advance.
+func (p *Phone) Idle(ctx context.Context) error {
+	if p.tel == nil {
+		return nil
+	}
+	return p.tel.Idle(ctx)
 }
 
 // Close stops the phone: adbd and telemetry.

@@ -39,7 +39,11 @@
 //   - tcp:PORT, localabstract:, localreserved:, localfilesystem: (`adb
 //     forward`, ddmlib's createForward): spliced to the optional Sockets'
 //     connection; refused (CLSE) when nothing listens or there is no
-//     Sockets, as adbd refuses when its connect fails.
+//     Sockets, as adbd refuses when its connect fails. What a host client
+//     sends together with its FIN before the OKAY to the adb server's
+//     OPEN never arrives: the adb server drops it (Debian's adb 29.0.6
+//     sends OPEN, gets OKAY, sends CLSE without WRTE), with a real phone
+//     as with this one.
 //   - jdwp (the list, then the end) and track-jdwp (a live,
 //     length-prefixed list): empty, as on a phone without debuggable apps;
 //     jdwp:PID is refused.

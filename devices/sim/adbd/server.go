@@ -168,6 +168,23 @@ func (s *Server) allocPort(inUse func(int) bool) int {
 	}
 }
 
+// ReverseLocals lists the device side of every reverse rule ("tcp:8080"):
+// on a phone, adbd listens on each of those ports.
+func (s *Server) ReverseLocals() []string {
+	s.mu.Lock()
+	conns := slices.Clone(s.conns)
+	s.mu.Unlock()
+	var out []string
+	for _, c := range conns {
+		c.revMu.Lock()
+		for _, r := range c.rules {
+			out = append(out, r.local)
+		}
+		c.revMu.Unlock()
+	}
+	return out
+}
+
 // DialReverse opens a device-side connection to local ("tcp:8080") through
 // the newest adb connection that has a reverse rule for it.
 func (s *Server) DialReverse(ctx context.Context, local string) (net.Conn, error) {

@@ -8,7 +8,9 @@ package app
 
 import (
 	"context"
+	"crypto/x509"
 	"net"
+	"strings"
 
 	"telltale.dev/devices/sim/clock"
 	"telltale.dev/devices/sim/content"
@@ -37,6 +39,16 @@ type Activity interface {
 	Key(code int) bool
 }
 
+// Overlays is implemented by activities that show dialogs or popup menus.
+// Android gives each a window of its own above the activity's (a Dialog's
+// PhoneWindow, a PopupWindow), which takes the keys and, being the active
+// window, is all `uiautomator dump` shows.
+type Overlays interface {
+	// Overlays are the open dialogs and menus, bottom first; the host sets
+	// each window's package, title and layer.
+	Overlays() []*ui.Window
+}
+
 // Lifecycle is implemented by activities that care when they gain or lose
 // the front (onResume, onPause).
 type Lifecycle interface {
@@ -60,11 +72,81 @@ type Env struct {
 	Settings Settings
 	Files    *vfs.FS
 	Net      Net
+	// Props reads system properties (SystemProperties.get).
+	Props Props
+	// Wifi is the Wi-Fi service (WifiManager), for the Settings app.
+	Wifi Wifi
+	// Security owns MIUI's developer toggles, for the Settings app.
+	Security Security
+}
+
+// Props is the property service as an app sees it.
+type Props interface {
+	Get(name string) string
+}
+
+// Language is the phone's language as apps pick their strings by it: the
+// first part of persist.sys.locale ("pt" for "pt-BR"), else of
+// ro.product.locale, else "en". An app reads it each time it draws, as if
+// every locale change restarted it (modeled: Android recreates activities
+// on a configuration change).
+func (e Env) Language() string {
+	if e.Props == nil {
+		return "en"
+	}
+	for _, p := range []string{"persist.sys.locale", "ro.product.locale"} {
+		if v := e.Props.Get(p); v != "" {
+			lang, _, _ := strings.Cut(v, "-")
+			return strings.ToLower(lang)
+		}
+	}
+	return "en"
+}
+
+// AccessPoint is a Wi-Fi network in range, as a scan reports it.
+type AccessPoint struct {
+	SSID string
+	// Secured networks need a passphrase (WPA2 and the like); open ones not.
+	Secured bool
+	// Level is the signal in dBm.
+	Level int
+}
+
+// Wifi is the Wi-Fi service as the Settings app uses it.
+type Wifi interface {
+	Enabled() bool
+	SetEnabled(on bool)
+	// Network says whether Wi-Fi is connected, and to which SSID.
+	Network() (connected bool, ssid string)
+	// Scan lists the networks in range.
+	Scan() []AccessPoint
+	// Saved says whether a network is saved (joined before, not forgotten).
+	Saved(ssid string) bool
+	// Connect saves a network and joins it if it is in range; passphrase
+	// is "" for open networks.
+	Connect(ssid, passphrase string) error
+	// Forget drops a saved network, leaving it if joined.
+	Forget(ssid string) error
+}
+
+// Security is what the Settings app's Developer options change through
+// MIUI's security service: "USB debugging (Security settings)"
+// (persist.security.adbinput) and "Install via USB"
+// (persist.security.adbinstall). The service decides whether a toggle may
+// be turned on; its error says why not, as the Settings app shows it.
+type Security interface {
+	AdbInput() bool
+	SetAdbInput(on bool) error
+	AdbInstall() bool
+	SetAdbInstall(on bool) error
 }
 
 // Starter is the activity manager as an app sees it.
 type Starter interface {
 	Start(in content.Intent, callerUID uint32) (content.ComponentName, error)
+	// Back finishes the front activity: what an activity's finish() does,
+	// as apps here call it only from their own screen's handlers.
+	Back()
 }
 
 // Packages is the package manager as an app sees it.
@@ -82,7 +164,14 @@ type Settings interface {
 // Net is the network stack as an app sees it.
 type Net interface {
 	Proxy() (string, error)
-	Dial(ctx context.Context, addr string) (net.Conn, error)
+	// DialAs connects a socket owned by uid (an app passes its own, so
+	// iptables' owner match and /proc/net see it as the app's): network
+	// "tcp" / "udp" for Java's dual-stack sockets, "tcp4" / "udp4" for a
+	// native IPv4 socket (netstack.Stack.DialAs).
+	DialAs(ctx context.Context, uid uint32, network, addr string) (net.Conn, error)
+	// TrustedCAs is the platform's trust store (Conscrypt's): the system
+	// CAs, plus the user's for apps whose network security config opts in.
+	TrustedCAs(userStore bool) *x509.CertPool
 }
 
 // Factory makes the code of an installed package; env is the package's.

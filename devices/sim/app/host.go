@@ -135,12 +135,35 @@ func (h *Host) Destroy(tokens []int) {
 	}
 }
 
-// Windows is the resumed activity's window (window.Source).
+// Windows is the resumed activity's window and, above it, its dialogs and
+// menus (window.Source).
 func (h *Host) Windows() []*ui.Window {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.resumed == nil {
+	inst := h.resumed
+	h.mu.Unlock()
+	if inst == nil {
 		return nil
 	}
-	return []*ui.Window{h.resumed.win}
+	ws := []*ui.Window{inst.win}
+	if ov, ok := inst.act.(Overlays); ok {
+		for i, w := range ov.Overlays() {
+			// A dialog's window carries its activity's token and title.
+			w.Package, w.Title, w.Layer = inst.win.Package, inst.win.Title, appLayer+1+i
+			ws = append(ws, w)
+		}
+	}
+	return ws
+}
+
+// Swipe delivers a swipe that starts on one of the host's windows (the
+// window manager's Swiper): the resumed activity's screen or its dialog
+// scrolls, or its seek bar moves; a short one is a tap. It says whether a
+// view took it.
+func (h *Host) Swipe(x1, y1, x2, y2 int, screen ui.Rect) bool {
+	ws := h.Windows()
+	roots := make([]*ui.Node, len(ws))
+	for i, w := range ws {
+		roots[len(ws)-1-i] = w.Content(screen) // topmost first
+	}
+	return ui.Dispatch(roots, ui.Point{X: x1, Y: y1}, ui.Point{X: x2, Y: y2}, ui.TouchSlop(screen)) != nil
 }

@@ -9,7 +9,10 @@ type Manifest struct {
 	Label       string
 	VersionName string
 	VersionCode int
-	Activities  []ActivityInfo
+	// SharedUserID is android:sharedUserId: packages that name the same
+	// shared user run as one uid ("android.uid.system" is the system's).
+	SharedUserID string
+	Activities   []ActivityInfo
 }
 
 // ActivityInfo is one declared activity and the intents it accepts.

@@ -1,5 +1,7 @@
 package event
 
+import "time"
+
 // The events, grouped by who publishes them. Values are copies: a
 // subscriber may keep them.
 
@@ -16,8 +18,27 @@ type ActivityStarted struct {
 // front (another app started, home, back, force-stop).
 type AppBackgrounded struct{ Package string }
 
+// ActivityStopped: the display went to sleep and the front app's activity
+// was stopped (onStop) without leaving the front, as
+// ActivityStack.goToSleep stops every visible activity.
+type ActivityStopped struct{ Package string }
+
+// ActivityRestarted: the display is on and the keyguard gone again, and
+// the activity a sleep stopped is started again (onRestart, onStart).
+type ActivityRestarted struct{ Package string }
+
+// PackageRestarted: every process of Package was killed (am force-stop;
+// pm clear and uninstall stop the package first), as ActivityManagerService
+// broadcasts ACTION_PACKAGE_RESTARTED: nothing of the app runs, no timer of
+// it fires, until it is started again.
+type PackageRestarted struct{ Package string }
+
 // ScreenChanged: the power manager turned the display on or off.
 type ScreenChanged struct{ On bool }
+
+// KeyguardDismissed: the keyguard went away (an upward swipe, `wm
+// dismiss-keyguard`).
+type KeyguardDismissed struct{}
 
 // PowerConnected: the battery service saw a charger plugged; Plug is "ac",
 // "usb" or "wireless", Level the battery level at the time.
@@ -43,6 +64,14 @@ type SettingChanged struct {
 	NS, Key, Old, New string
 	Had               bool
 	By                uint32
+}
+
+// SettingEdited: the user changed a setting on a settings app's screen
+// (Package), which wrote it; Old is what the screen showed before. A
+// SettingChanged for the same write comes first. Writes from the shell or
+// other services have no SettingEdited.
+type SettingEdited struct {
+	Package, NS, Key, Old, New string
 }
 
 // PackageInstalled: the package manager installed or replaced a package.
@@ -103,13 +132,38 @@ type Searched struct {
 	Report              bool
 }
 
+// Uploaded: an app sent a request with its own network stack rather than
+// through one of the firmware's SDKs (the netstack-aware apps under
+// devices/sim/apps: one that ignores the proxy setting, one that tries
+// QUIC first). Queued is when the user action happened, At when the upload
+// ended. Transport is "tcp" or "quic". Route is the way the phone's
+// network carried it: "proxy" (through the global proxy), "redirected" (a
+// nat REDIRECT to a port on the phone), "outside" (straight to the remote
+// address: sent, and never captured); "" when it never left the phone.
+// Delivered says the far end accepted it; Reason says why not.
+type Uploaded struct {
+	Package, Action, Event string
+	Host, Path             string
+	Transport, Route       string
+	Values                 map[string]string
+	Queued, At             time.Time
+	Delivered              bool
+	Reason                 string
+	Status                 int
+}
+
 func (ActivityStarted) isEvent()    {}
 func (AppBackgrounded) isEvent()    {}
+func (ActivityStopped) isEvent()    {}
+func (ActivityRestarted) isEvent()  {}
+func (PackageRestarted) isEvent()   {}
 func (ScreenChanged) isEvent()      {}
+func (KeyguardDismissed) isEvent()  {}
 func (PowerConnected) isEvent()     {}
 func (PowerDisconnected) isEvent()  {}
 func (BatteryChanged) isEvent()     {}
 func (SettingChanged) isEvent()     {}
+func (SettingEdited) isEvent()      {}
 func (PackageInstalled) isEvent()   {}
 func (PackageRemoved) isEvent()     {}
 func (PackageDataCleared) isEvent() {}
@@ -120,3 +174,4 @@ func (DirCreated) isEvent()         {}
 func (FolderOpened) isEvent()       {}
 func (PageLoaded) isEvent()         {}
 func (Searched) isEvent()           {}
+func (Uploaded) isEvent()           {}

@@ -14,6 +14,21 @@ const (
 	AppMin uint32 = 10000 // AID_APP_START: the first uid given to an app
 )
 
+// SharedUID is the fixed uid of a platform shared user id
+// (android:sharedUserId), as PackageManagerService registers them at boot
+// (addSharedUserLPw("android.uid.system", Process.SYSTEM_UID, ...),
+// likewise android.uid.shell); false for any other name, which gets an
+// app uid of its own.
+func SharedUID(name string) (uint32, bool) {
+	switch name {
+	case "android.uid.system":
+		return System, true
+	case "android.uid.shell":
+		return Shell, true
+	}
+	return 0, false
+}
+
 // Name is the user name toybox's id and ls print for uid.
 func Name(uid uint32) string {
 	switch uid {

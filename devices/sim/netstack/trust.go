@@ -3,6 +3,8 @@ package netstack
 import (
 	"crypto/x509"
 	"strings"
+
+	"telltale.dev/devices/sim/vfs"
 )
 
 // Paths of the phone's CA stores.
@@ -13,12 +15,10 @@ const (
 	UserCADir = "/data/misc/user/0/cacerts-added"
 )
 
-// TrustedCAs returns the CAs an app trusts: the system store the firmware
-// reads (the APEX copy from sdk 34), plus the user store for apps whose
-// network security config opts in. Unreadable files are skipped, as
-// Conscrypt does.
+// TrustedCAs returns the CAs a platform TLS client (Conscrypt, Cronet)
+// trusts: the system store the firmware reads (the APEX copy from sdk 34),
+// plus the user store for apps whose network security config opts in.
 func (s *Stack) TrustedCAs(userStore bool) *x509.CertPool {
-	pool := x509.NewCertPool()
 	dirs := []string{SystemCADir}
 	if s.cfg.SDK >= 34 {
 		dirs = []string{APEXCADir}
@@ -26,8 +26,17 @@ func (s *Stack) TrustedCAs(userStore bool) *x509.CertPool {
 	if userStore {
 		dirs = append(dirs, UserCADir)
 	}
+	return CertPool(s.cfg.Files, dirs...)
+}
+
+// CertPool reads every certificate in dirs, for TLS stacks that read a
+// store themselves (Dart reads /system/etc/security/cacerts on every
+// Android version, dart-lang/sdk#48056). Unreadable files are skipped, as
+// Conscrypt does.
+func CertPool(files *vfs.FS, dirs ...string) *x509.CertPool {
+	pool := x509.NewCertPool()
 	for _, dir := range dirs {
-		entries, err := s.cfg.Files.ReadDir(dir)
+		entries, err := files.ReadDir(dir)
 		if err != nil {
 			continue
 		}
@@ -35,7 +44,7 @@ func (s *Stack) TrustedCAs(userStore bool) *x509.CertPool {
 			if e.IsDir || strings.HasPrefix(e.Name, ".") {
 				continue
 			}
-			b, err := s.cfg.Files.ReadFile(dir + "/" + e.Name)
+			b, err := files.ReadFile(dir + "/" + e.Name)
 			if err != nil {
 				continue
 			}

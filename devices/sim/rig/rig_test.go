@@ -52,16 +52,21 @@ func TestStartServerRunsPhonesAndStopsEverything(t *testing.T) {
 			t.Errorf("%s is %q on the rig's server, want device: %v", p.Serial(), online[p.Serial()], list)
 		}
 	}
-	// The second phone's ground truth goes to the second file.
-	if _, err := r.Client().Device(b.Serial()).RunCommand(ctx, "settings put system screen_brightness 77"); err != nil {
+	// The second phone's ground truth goes to the second file: its screen
+	// turned off, SystemUI's mistat reports the lock at once (and, with no
+	// proxy set, straight to its server).
+	if _, err := r.Client().Device(b.Serial()).RunCommand(ctx, "input keyevent KEYCODE_POWER"); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
 	truth, err := os.ReadFile(filepath.Join(dir, "sim-2-truth.jsonl"))
-	if err != nil || !strings.Contains(string(truth), `"setting_changed"`) || !strings.Contains(string(truth), b.Serial()) {
+	if err != nil || !strings.Contains(string(truth), `"event":"screen_lock"`) || !strings.Contains(string(truth), b.Serial()) {
 		t.Errorf("second phone's ground truth: %v\n%s", err, truth)
+	}
+	if first, err := os.ReadFile(filepath.Join(dir, "sim-1-truth.jsonl")); err != nil || strings.Contains(string(first), "screen_lock") {
+		t.Errorf("first phone's ground truth: %v\n%s", err, first)
 	}
 	closed = true
 	if err := r.Close(ctx); err != nil {

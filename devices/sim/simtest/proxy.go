@@ -1,7 +1,8 @@
 // Package simtest helps tests of the simulated phone: a small HTTPS
 // intercepting proxy with its own CA that records what the phone sends and
 // answers the OneTrack key exchange, as the real recording proxy does in
-// sinkhole mode.
+// sinkhole mode. It takes CONNECT tunnels and, as the real proxy routes a
+// transparent capture's connections, TLS straight away (host from SNI).
 package simtest
 
 import (
@@ -120,14 +121,27 @@ func (p *Proxy) accept() {
 
 func (p *Proxy) serve(c net.Conn) {
 	br := bufio.NewReader(c)
-	req, err := http.ReadRequest(br)
-	if err != nil || req.Method != http.MethodConnect {
-		fmt.Fprint(c, "HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+	first, err := br.Peek(1)
+	if err != nil {
 		return
 	}
-	fmt.Fprint(c, "HTTP/1.1 200 Connection established\r\n\r\n")
-	host, _, _ := net.SplitHostPort(req.Host)
-	tc := tls.Server(c, &tls.Config{GetCertificate: func(hi *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	// A TLS record first is a connection an iptables REDIRECT sent here
+	// (transparent capture): the host is the ClientHello's SNI. Otherwise
+	// the client asks for a tunnel with CONNECT.
+	host := ""
+	if first[0] != 0x16 {
+		req, err := http.ReadRequest(br)
+		if err != nil || req.Method != http.MethodConnect {
+			fmt.Fprint(c, "HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+			return
+		}
+		fmt.Fprint(c, "HTTP/1.1 200 Connection established\r\n\r\n")
+		host, _, _ = net.SplitHostPort(req.Host)
+	}
+	tc := tls.Server(&bufferedConn{Conn: c, r: br}, &tls.Config{GetCertificate: func(hi *tls.ClientHelloInfo) (*tls.Certificate, error) {
+		if host == "" {
+			host = hi.ServerName
+		}
 		return p.leaf(hi.ServerName)
 	}})
 	if err := tc.Handshake(); err != nil {
@@ -156,6 +170,14 @@ func (p *Proxy) serve(c net.Conn) {
 		}
 	}
 }
+
+// bufferedConn reads what the first byte's peek buffered first.
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *bufferedConn) Read(b []byte) (int, error) { return c.r.Read(b) }
 
 func (p *Proxy) leaf(name string) (*tls.Certificate, error) {
 	p.mu.Lock()

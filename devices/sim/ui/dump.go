@@ -12,7 +12,7 @@ type DumpOptions struct {
 	// Rotation is the display's rotation, 0 for portrait.
 	Rotation int
 	// Screen clips every node's bounds, as getVisibleBoundsInScreen does;
-	// a node wholly off screen reads [0,0][0,0].
+	// a node wholly off screen (or outside its parent) reads [0,0][0,0].
 	Screen Rect
 	// DrawingOrder adds the drawing-order and hint attributes that newer
 	// platform dumpers print after bounds (dumps from Android 13 and later
@@ -30,13 +30,18 @@ func Dump(w io.Writer, root *Node, o DumpOptions) error {
 	bw.WriteString("<?xml version='1.0' encoding='UTF-8' standalone='yes' ?>")
 	bw.WriteString(`<hierarchy rotation="` + strconv.Itoa(o.Rotation) + `">`)
 	if root != nil {
-		dumpNode(bw, root, 0, 0, o)
+		dumpNode(bw, root, 0, 0, o.Screen, o)
 	}
 	bw.WriteString("</hierarchy>")
 	return bw.Flush()
 }
 
-func dumpNode(w *bufio.Writer, n *Node, index, order int, o DumpOptions) {
+// dumpNode writes n and its descendants. Bounds are clipped to what the
+// parent shows (View.getBoundsOnScreen with clipToParent, which
+// AccessibilityNodeInfo's bounds come from), so a row scrolled half out of
+// its list reads only its visible part.
+func dumpNode(w *bufio.Writer, n *Node, index, order int, clip Rect, o DumpOptions) {
+	visible := n.Bounds.Intersect(clip)
 	w.WriteString("<node")
 	if !nafExcluded(n.Class) && !nafCheck(n) {
 		w.WriteString(` NAF="true"`)
@@ -57,7 +62,7 @@ func dumpNode(w *bufio.Writer, n *Node, index, order int, o DumpOptions) {
 	flag(w, "long-clickable", n.LongClickable)
 	flag(w, "password", n.Password)
 	flag(w, "selected", n.Selected)
-	attr(w, "bounds", n.Bounds.Intersect(o.Screen).String())
+	attr(w, "bounds", visible.String())
 	if o.DrawingOrder {
 		attr(w, "drawing-order", strconv.Itoa(order))
 		attr(w, "hint", n.Hint)
@@ -68,7 +73,7 @@ func dumpNode(w *bufio.Writer, n *Node, index, order int, o DumpOptions) {
 	}
 	w.WriteString(">")
 	for i, c := range n.Children {
-		dumpNode(w, c, i, i+1, o)
+		dumpNode(w, c, i, i+1, visible, o)
 	}
 	w.WriteString("</node>")
 }

@@ -21,6 +21,14 @@ func (r Rect) Contains(x, y int) bool {
 	return x >= r.Left && x < r.Right && y >= r.Top && y < r.Bottom
 }
 
+// Dp converts density-independent pixels to pixels of screen. Phones are
+// about 393 dp wide whatever their pixels (1080 px at 440 dpi on the
+// Redmi Note 8): modeled, the profiles carry no density.
+func Dp(screen Rect, v int) int { return v * screen.Width() / 393 }
+
+// Point is one pixel of the screen.
+type Point struct{ X, Y int }
+
 // Center is where a driver taps: the middle of the bounds.
 func (r Rect) Center() (x, y int) { return (r.Left + r.Right) / 2, (r.Top + r.Bottom) / 2 }
 
@@ -53,13 +61,29 @@ type Node struct {
 	Bounds   Rect
 	Children []*Node
 
+	// Range is a SeekBar's or ProgressBar's AccessibilityNodeInfo.RangeInfo.
+	// `uiautomator dump` does not print it; the screenshot draws it.
+	Range *Range
+
 	// OnClick runs when a tap lands on the node.
 	OnClick func()
+	// OnDrag follows a finger that went down on the node and moved from
+	// one point to another (a tap is a drag that ends where it began): a
+	// SeekBar sets its progress, a scrollable list scrolls.
+	OnDrag func(from, to Point)
+	// OnOutside, on a window's root, makes the window modal: a touch
+	// outside its bounds runs OnOutside instead of reaching the windows
+	// below, as a Dialog that cancels on touch outside and a focusable
+	// PopupWindow do.
+	OnOutside func()
 	// OnText receives `input text` while the node has focus.
 	OnText func(text string)
 	// OnEditorAction runs on KEYCODE_ENTER while the node has focus.
 	OnEditorAction func()
 }
+
+// Range is a value in [Min, Max] (AccessibilityNodeInfo.RangeInfo).
+type Range struct{ Min, Max, Current int }
 
 // Walk calls fn on n and its descendants, depth first in child order,
 // until fn returns false.

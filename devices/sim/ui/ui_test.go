@@ -3,6 +3,7 @@ package ui_test
 import (
 	"bytes"
 	"encoding/xml"
+	"fmt"
 	"image/png"
 	"strings"
 	"testing"
@@ -180,4 +181,61 @@ func stripped(s string) string {
 		}
 		return '.'
 	}, s)
+}
+
+func TestDispatchScrollsTapsAndDrags(t *testing.T) {
+	var got []string
+	record := func(name string) func(from, to ui.Point) {
+		return func(from, to ui.Point) { got = append(got, fmt.Sprintf("%s %v->%v", name, from, to)) }
+	}
+	seek := &ui.Node{Class: "android.widget.SeekBar", Bounds: ui.R(0, 100, 400, 150), OnDrag: record("seek")}
+	row := &ui.Node{Clickable: true, Bounds: ui.R(0, 0, 400, 100), OnClick: func() { got = append(got, "row") }}
+	list := &ui.Node{Scrollable: true, Bounds: ui.R(0, 0, 400, 600), OnDrag: record("list"), Children: []*ui.Node{row, seek}}
+	roots := []*ui.Node{{Bounds: ui.R(0, 0, 400, 800), Children: []*ui.Node{list}}}
+	slop := ui.TouchSlop(ui.R(0, 0, 400, 800))
+	for _, g := range []struct{ from, to ui.Point }{
+		{ui.Point{X: 10, Y: 50}, ui.Point{X: 12, Y: 52}},     // a tap on the row
+		{ui.Point{X: 10, Y: 50}, ui.Point{X: 10, Y: 10}},     // a vertical drag from the row scrolls the list
+		{ui.Point{X: 100, Y: 120}, ui.Point{X: 300, Y: 125}}, // a horizontal one on the seek bar moves it
+		{ui.Point{X: 100, Y: 120}, ui.Point{X: 100, Y: 400}}, // a vertical one there scrolls the list
+		{ui.Point{X: 200, Y: 125}, ui.Point{X: 200, Y: 125}}, // a tap on the seek bar moves it there
+		{ui.Point{X: 10, Y: 700}, ui.Point{X: 10, Y: 750}},   // nothing to move below the list
+	} {
+		ui.Dispatch(roots, g.from, g.to, slop)
+	}
+	want := []string{"row", "list {10 50}->{10 10}", "seek {100 120}->{300 125}", "list {100 120}->{100 400}", "seek {200 125}->{200 125}"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
+
+func TestModalWindowsTakeTouchesOutside(t *testing.T) {
+	dismissed := 0
+	dialog := &ui.Node{Bounds: ui.R(0, 500, 400, 800), OnOutside: func() { dismissed++ }}
+	below := &ui.Node{Clickable: true, Bounds: ui.R(0, 0, 400, 800), OnClick: func() { t.Error("the touch went through the dialog") }}
+	hit := ui.HitTest([]*ui.Node{dialog, below}, 10, 10)
+	if hit == nil || hit.OnClick == nil {
+		t.Fatal("a touch outside a modal window reached nothing")
+	}
+	hit.OnClick()
+	ui.Dispatch([]*ui.Node{dialog, below}, ui.Point{X: 10, Y: 10}, ui.Point{X: 10, Y: 300}, 20)
+	if dismissed != 2 {
+		t.Errorf("dismissed %d times", dismissed)
+	}
+}
+
+func TestDumpClipsToParents(t *testing.T) {
+	root := &ui.Node{Class: "android.widget.FrameLayout", Bounds: ui.R(0, 0, 1080, 2340), Children: []*ui.Node{
+		{Class: "androidx.recyclerview.widget.RecyclerView", Bounds: ui.R(0, 400, 1080, 2000), Children: []*ui.Node{
+			{Class: "android.widget.LinearLayout", Bounds: ui.R(0, 1900, 1080, 2100)},
+			{Class: "android.widget.LinearLayout", Bounds: ui.R(0, 2100, 1080, 2300)},
+		}},
+	}}
+	var b bytes.Buffer
+	if err := ui.Dump(&b, root, ui.DumpOptions{Screen: ui.R(0, 0, 1080, 2340)}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), `bounds="[0,1900][1080,2000]"`) || !strings.Contains(b.String(), `bounds="[0,0][0,0]"`) {
+		t.Errorf("rows under the list's bottom edge are not clipped to it:\n%s", b.String())
+	}
 }

@@ -44,6 +44,9 @@ type node struct {
 	data     []byte
 	children map[string]*node // nil for files
 	target   string           // a symlink's target
+	// gen makes a kernel file's contents at each read (procfs): such a
+	// file cannot be written, removed or changed.
+	gen func() []byte
 }
 
 func (n *node) isDir() bool     { return n.mode&modeType == ModeDir }
@@ -280,6 +283,8 @@ func (f *FS) writeFile(p string, data []byte, perm, uid uint32, appendTo bool, m
 		switch {
 		case n.isDir():
 			return syscall.EISDIR
+		case n.gen != nil:
+			return syscall.EACCES
 		case n.isCharDev() && mayWrite(n, uid):
 			return nil // /dev/null swallows what it is given
 		case m.readOnly:
@@ -328,15 +333,41 @@ func mayWrite(n *node, uid uint32) bool {
 // ReadFile returns a copy of p's contents.
 func (f *FS) ReadFile(p string) ([]byte, error) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	n, err := f.lookup(p)
 	if err != nil {
+		f.mu.Unlock()
 		return nil, err
 	}
 	if n.isDir() {
+		f.mu.Unlock()
 		return nil, syscall.EISDIR
 	}
-	return bytes.Clone(n.data), nil // a device's data stays empty: /dev/null reads nothing
+	gen, data := n.gen, bytes.Clone(n.data) // a device's data stays empty: /dev/null reads nothing
+	f.mu.Unlock()
+	if gen != nil {
+		return gen(), nil // outside the lock: the generator may be slow or read the file system
+	}
+	return data, nil
+}
+
+// Generated makes p a file whose contents gen makes at each read, as the
+// kernel's /proc files are: stat shows size 0, and nobody, root included,
+// may write, remove or change it. p's directory must exist.
+func (f *FS) Generated(p string, perm, uid uint32, gen func() []byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	d, name, err := f.parent(p, RootUID)
+	if err != nil {
+		return err
+	}
+	if _, ok := d.children[name]; ok {
+		return syscall.EEXIST
+	}
+	n := f.newNode(ModeFile|perm&0o7777, uid)
+	n.gen = gen
+	n.mtime = f.now().Unix()
+	d.children[name] = n
+	return nil
 }
 
 // Remove deletes p; a non-empty directory needs recursive.
@@ -350,6 +381,9 @@ func (f *FS) Remove(p string, recursive bool, uid uint32) error {
 	_, n, err := f.resolve(p, false) // removing a symlink removes the link
 	if err != nil {
 		return err
+	}
+	if n.gen != nil {
+		return syscall.EPERM
 	}
 	if n.isDir() && len(n.children) > 0 && !recursive {
 		return syscall.ENOTEMPTY
@@ -383,6 +417,9 @@ func (f *FS) Rename(oldp, newp string, uid uint32) error {
 	if err != nil {
 		return err
 	}
+	if n.gen != nil {
+		return syscall.EPERM
+	}
 	od, oname, err := f.parent(oldp, uid)
 	if err != nil {
 		return err
@@ -393,6 +430,8 @@ func (f *FS) Rename(oldp, newp string, uid uint32) error {
 	}
 	if old, ok := nd.children[nname]; ok && old.isDir() {
 		return syscall.EISDIR
+	} else if ok && old.gen != nil {
+		return syscall.EPERM
 	}
 	delete(od.children, oname)
 	nd.children[nname] = n
@@ -436,7 +475,7 @@ func (f *FS) change(p string, uid uint32, fn func(*node)) error {
 	if _, m := f.mountOf(real); m.readOnly {
 		return syscall.EROFS
 	}
-	if uid != RootUID && n.uid != uid {
+	if n.gen != nil || (uid != RootUID && n.uid != uid) {
 		return syscall.EPERM
 	}
 	fn(n)

@@ -21,6 +21,8 @@ func (s *starter) Start(in content.Intent, _ uint32) (content.ComponentName, err
 	return in.Component, nil
 }
 
+func (s *starter) Back() {}
+
 var apps = pkgs{
 	{Component: content.ComponentName{Package: "com.mi.globalbrowser", Class: "com.android.browser.BrowserActivity"}, Label: "Mi Browser"},
 	{Component: content.ComponentName{Package: "com.android.settings", Class: "com.android.settings.Settings"}, Label: "Settings"},

@@ -14,6 +14,7 @@ import (
 	"telltale.dev/devices/sim/content"
 	"telltale.dev/devices/sim/event"
 	"telltale.dev/devices/sim/shell"
+	"telltale.dev/devices/sim/system"
 	"telltale.dev/devices/sim/system/logd"
 )
 
@@ -47,6 +48,13 @@ type Config struct {
 	Bus      *event.Bus
 	Log      *logd.Log
 	Resolver Resolver
+	// SDK is the firmware's API level, which words am's exceptions.
+	SDK int
+	// Runtime starts monkey, an app_process tool.
+	Runtime system.Runtime
+	// Keyguard says whether the lock screen is up, which keeps the front
+	// activity stopped after a sleep; nil: the phone has none.
+	Keyguard Keyguard
 }
 
 // Manager is the activity manager.
@@ -55,12 +63,20 @@ type Manager struct {
 	log      *logd.Log
 	resolver Resolver
 	host     Host
+	sdk      int
+	runtime  system.Runtime
+
+	keyguard Keyguard
 
 	mu     sync.Mutex
 	tasks  []*task // the front task last
 	tokens int
 	taskID int
 	seq    uint64
+	// asleep is the display being off; slept is the package whose front
+	// activity the sleep stopped, until it starts again (sleep.go).
+	asleep bool
+	slept  string
 }
 
 // task is the back stack of one app (task affinity = package: modeled).
@@ -74,10 +90,13 @@ func (t *task) top() Record { return t.stack[len(t.stack)-1] }
 
 // New returns a manager with no tasks; Attach a host, then Boot.
 func New(cfg Config) *Manager {
-	m := &Manager{bus: cfg.Bus, log: cfg.Log, resolver: cfg.Resolver, taskID: 1}
+	m := &Manager{bus: cfg.Bus, log: cfg.Log, resolver: cfg.Resolver, sdk: cfg.SDK, runtime: cfg.Runtime,
+		keyguard: cfg.Keyguard, taskID: 1}
 	event.On(cfg.Bus, func(e event.PackageRemoved) { m.ForceStop(e.Package) })
 	event.On(cfg.Bus, func(e event.PackageDataCleared) { m.ForceStop(e.Package) })
 	event.On(cfg.Bus, func(event.Rebooted) { m.reboot() })
+	event.On(cfg.Bus, func(e event.ScreenChanged) { m.screen(e.On) })
+	event.On(cfg.Bus, func(event.KeyguardDismissed) { m.restartSlept() })
 	return m
 }
 
@@ -97,6 +116,7 @@ func (m *Manager) reboot() {
 		}
 	}
 	m.tasks = nil
+	m.asleep, m.slept = false, ""
 	m.mu.Unlock()
 	m.host.Destroy(gone)
 	m.Boot()
@@ -124,17 +144,57 @@ func (m *Manager) frontPkg() string {
 // task, reusing the instance on top when it is the same activity (which
 // gets the intent as onNewIntent), as a singleTop launch does (modeled).
 func (m *Manager) Start(in content.Intent, callerUID uint32) (content.ComponentName, error) {
+	l, err := m.launch(in, callerUID)
+	return l.component, err
+}
+
+// How a start went, as ActivityStarter reports it to am start -W
+// (WaitResult.launchState, the START_* result codes).
+type outcome int
+
+const (
+	// cold: no process for the package; a new task and activity.
+	cold outcome = iota
+	// warm: the process was running; a new activity on its task.
+	warm
+	// toFront: the task existed with this activity on top and was brought
+	// to the front (START_TASK_TO_FRONT; launch state HOT).
+	toFront
+	// deliveredToTop: the activity was already the resumed one and got the
+	// intent (START_DELIVERED_TO_TOP; no launch state).
+	deliveredToTop
+)
+
+// launched is a start that went through.
+type launched struct {
+	component content.ComponentName
+	outcome   outcome
+}
+
+// launch is Start, saying how the start went.
+func (m *Manager) launch(in content.Intent, callerUID uint32) (launched, error) {
 	comp, err := m.resolver.Resolve(in)
 	if err != nil {
 		m.log.Printf("W", "ActivityTaskManager", "START u0 {%s} from uid %d failed: %v", in.Summary(), callerUID, err)
-		return content.ComponentName{}, err
+		return launched{}, err
 	}
 	m.mu.Lock()
 	prev := m.frontPkg()
+	if m.slept != comp.Package {
+		m.slept = "" // it leaves the front stopped: nothing to start again
+	}
 	i := slices.IndexFunc(m.tasks, func(t *task) bool { return t.pkg == comp.Package })
 	var t *task
+	how := cold
 	if i >= 0 {
 		t = m.tasks[i]
+		how = warm
+		if t.top().Component == comp {
+			how = toFront
+			if i == len(m.tasks)-1 {
+				how = deliveredToTop
+			}
+		}
 		m.tasks = append(slices.Delete(m.tasks, i, i+1), t)
 	} else {
 		t = &task{id: m.taskID, pkg: comp.Package}
@@ -157,7 +217,7 @@ func (m *Manager) Start(in content.Intent, callerUID uint32) (content.ComponentN
 	}
 	m.bus.Publish(event.ActivityStarted{Package: comp.Package, Activity: comp.Class, Action: in.Action, Data: in.Data,
 		Home: in.HasCategory(content.CategoryHome)})
-	return comp, nil
+	return launched{component: comp, outcome: how}, nil
 }
 
 // Home starts the home activity (KEYCODE_HOME, boot).
@@ -189,9 +249,16 @@ func (m *Manager) Back() {
 	m.resumeFront(done.Component.Package)
 }
 
-// ForceStop removes a package's task (am force-stop, pm clear, uninstall).
+// ForceStop removes a package's task and kills its processes (am
+// force-stop, pm clear, uninstall): whatever of the app was running or
+// waiting to run, in the front or not, ends with ACTION_PACKAGE_RESTARTED
+// (ActivityManagerService.forceStopPackageLocked).
 func (m *Manager) ForceStop(pkg string) {
+	defer m.bus.Publish(event.PackageRestarted{Package: pkg})
 	m.mu.Lock()
+	if m.slept == pkg {
+		m.slept = ""
+	}
 	i := slices.IndexFunc(m.tasks, func(t *task) bool { return t.pkg == pkg })
 	if i < 0 {
 		m.mu.Unlock()

@@ -13,6 +13,7 @@ import (
 
 	"telltale.dev/devices/sim"
 	"telltale.dev/devices/sim/adbd/ddmlibtest"
+	"telltale.dev/devices/sim/internal/autoinstall"
 	"telltale.dev/devices/sim/rig"
 	"telltale.dev/devices/sim/rig/rigtest"
 	"telltale.dev/fixtures/apk"
@@ -34,6 +35,8 @@ func startPhone(t *testing.T, firmware string) *phone {
 	t.Helper()
 	r := rigtest.New(t)
 	p := rigtest.Phone(t, r, sim.Config{Model: "mi-9t", Firmware: firmware, NoNoise: true})
+	// A research phone asks on the screen before each new app.
+	autoinstall.Approve(t, r.Client().Device(p.Serial()))
 	_, port, _ := strings.Cut(r.Client().Addr(), ":")
 	return &phone{rig: r, p: p, port: port, files: t.TempDir()}
 }

@@ -48,6 +48,18 @@ type Config struct {
 	// and how refusals read; zero means 29 (Android 10), the oldest
 	// firmware simulated.
 	SDK int
+	// User are apps installed before the phone came to the bench (Magisk on
+	// a rooted phone): not part of the system image.
+	User []content.Manifest
+	// Gate may refuse or hold an install (MIUI's "Install via USB"); nil
+	// lets every install through.
+	Gate Gate
+}
+
+// Gate decides whether uid's install of pkg (labelled label; update when
+// it replaces an installed package) may go on; it may wait for the user.
+type Gate interface {
+	ConfirmInstall(ctx context.Context, uid uint32, pkg, label string, update bool) error
 }
 
 // Manager is the package manager.
@@ -57,7 +69,8 @@ type Manager struct {
 	log     *logd.Log
 	browser string
 
-	sdk int
+	sdk  int
+	gate Gate
 
 	mu       sync.Mutex
 	pkgs     map[string]*Package
@@ -71,13 +84,20 @@ func New(cfg Config) *Manager {
 	if cfg.SDK == 0 {
 		cfg.SDK = 29
 	}
-	m := &Manager{fs: cfg.Files, bus: cfg.Bus, log: cfg.Log, browser: cfg.Browser, sdk: cfg.SDK,
+	m := &Manager{fs: cfg.Files, bus: cfg.Bus, log: cfg.Log, browser: cfg.Browser, sdk: cfg.SDK, gate: cfg.Gate,
 		pkgs: map[string]*Package{}, nextUID: identity.AppMin}
 	for _, man := range cfg.System {
 		if _, dup := m.pkgs[man.Package]; dup {
 			continue
 		}
-		m.pkgs[man.Package] = &Package{Manifest: man, Path: SystemPath(man.Package), System: true, UID: m.uidFor(man.Package)}
+		m.pkgs[man.Package] = &Package{Manifest: man, Path: SystemPath(man.Package), System: true, UID: m.uidFor(man)}
+		m.order = append(m.order, man.Package)
+	}
+	for _, man := range cfg.User {
+		if _, dup := m.pkgs[man.Package]; dup {
+			continue
+		}
+		m.pkgs[man.Package] = &Package{Manifest: man, Path: "/data/app/" + man.Package + "-1/base.apk", UID: m.uidFor(man)}
 		m.order = append(m.order, man.Package)
 	}
 	return m
@@ -90,14 +110,19 @@ func SystemPath(pkg string) string {
 	return "/system/app/" + short + "/" + short + ".apk"
 }
 
-// uidFor gives a package its uid: the framework and the shell have fixed
-// ones, every other package the next app id; m.mu is held or m is new.
-func (m *Manager) uidFor(pkg string) uint32 {
-	switch pkg {
-	case "android":
-		return identity.System
-	case "com.android.shell":
-		return identity.Shell
+// uidFor gives a package its uid: a platform shared user's fixed one
+// (identity.SharedUID), the uid of another package of the same shared
+// user, or the next app id; m.mu is held or m is new.
+func (m *Manager) uidFor(man content.Manifest) uint32 {
+	if uid, ok := identity.SharedUID(man.SharedUserID); ok {
+		return uid
+	}
+	if man.SharedUserID != "" {
+		for _, p := range m.pkgs {
+			if p.SharedUserID == man.SharedUserID {
+				return p.UID
+			}
+		}
 	}
 	uid := m.nextUID
 	m.nextUID++
@@ -346,6 +371,14 @@ func (m *Manager) pmClear(sio shell.IO, args []string) int {
 	if !m.Has(name) {
 		fmt.Fprintln(sio.Stdout, "Failed")
 		return 1
+	}
+	// installd's clearAppData: what the package keeps under its data
+	// directory goes; the directory stays.
+	dir := "/data/data/" + name
+	if infos, err := m.fs.ReadDir(dir); err == nil {
+		for _, in := range infos {
+			_ = m.fs.Remove(dir+"/"+in.Name, true, vfs.RootUID)
+		}
 	}
 	m.bus.Publish(event.PackageDataCleared{Package: name})
 	fmt.Fprintln(sio.Stdout, "Success")

@@ -18,7 +18,7 @@ import (
 )
 
 var image = []content.Manifest{
-	{Package: "android"},
+	{Package: "android", SharedUserID: "android.uid.system"},
 	{Package: "com.miui.home", Activities: []content.ActivityInfo{{Name: "com.miui.home.launcher.Launcher", Filters: []content.Filter{content.Home}}}},
 	{Package: "com.mi.globalbrowser.mini", Label: "Mint Browser", Activities: []content.ActivityInfo{
 		{Name: "com.android.browser.BrowserActivity", Filters: []content.Filter{content.Launcher, content.Browsable}}}},
@@ -127,5 +127,25 @@ func TestInstallAndUninstall(t *testing.T) {
 	}
 	if out := cmdtest.Must(t, m.Dump, "com.mi.globalbrowser"); !strings.Contains(out, "  Package [com.mi.globalbrowser]") || !strings.Contains(out, "enabled=3") {
 		t.Errorf("dumpsys package:\n%s", out)
+	}
+}
+
+// Packages that declare a shared user run as one uid: the platform's
+// shared users have fixed ones (`pm list packages -U` shows the Settings
+// app as uid 1000), any other shares the first member's app uid.
+func TestSharedUsers(t *testing.T) {
+	m := packages.New(packages.Config{Files: vfs.New(), Bus: &event.Bus{}, Log: logd.New(clock.Real()), System: []content.Manifest{
+		{Package: "android", SharedUserID: "android.uid.system"},
+		{Package: "com.android.settings", SharedUserID: "android.uid.system"},
+		{Package: "com.android.shell", SharedUserID: "android.uid.shell"},
+		{Package: "com.example.a", SharedUserID: "com.example.shared"},
+		{Package: "com.example.alone"},
+		{Package: "com.example.b", SharedUserID: "com.example.shared"},
+	}})
+	out := cmdtest.Must(t, m.Commands()["pm"], "pm", "list", "packages", "-U")
+	want := "package:android uid:1000\npackage:com.android.settings uid:1000\npackage:com.android.shell uid:2000\n" +
+		"package:com.example.a uid:10000\npackage:com.example.alone uid:10001\npackage:com.example.b uid:10000\n"
+	if out != want {
+		t.Errorf("pm list packages -U:\n%s\nwant\n%s", out, want)
 	}
 }

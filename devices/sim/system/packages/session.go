@@ -236,6 +236,14 @@ func (m *Manager) commit(ctx context.Context, sio shell.IO, s *session, single b
 	m.mu.Lock()
 	old, replaced := m.pkgs[pkgName]
 	m.mu.Unlock()
+	if m.gate != nil {
+		if err := m.gate.ConfirmInstall(ctx, shell.UID(ctx), pkgName, base.Label, replaced); err != nil {
+			if ctx.Err() != nil {
+				return 130
+			}
+			return fail(&apk.InstallError{Code: "INSTALL_FAILED_USER_RESTRICTED", Message: err.Error()})
+		}
+	}
 	if replaced {
 		installed := old.APK
 		if installed == nil { // the system image's copy: signed with the platform key
@@ -261,7 +269,7 @@ func (m *Manager) commit(ctx context.Context, sio shell.IO, s *session, single b
 	if replaced {
 		p.UID = old.UID // an update keeps its app id
 	} else {
-		p.UID = m.uidFor(pkgName)
+		p.UID = m.uidFor(man)
 		m.order = append(m.order, pkgName)
 	}
 	m.pkgs[pkgName] = p

@@ -3,14 +3,21 @@ package packages_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"path"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
+	"telltale.dev/devices/sim/clock"
+	"telltale.dev/devices/sim/content"
+	"telltale.dev/devices/sim/event"
 	"telltale.dev/devices/sim/internal/cmdtest"
 	"telltale.dev/devices/sim/shell"
+	"telltale.dev/devices/sim/system/logd"
+	"telltale.dev/devices/sim/system/packages"
 	"telltale.dev/devices/sim/vfs"
 	"telltale.dev/fixtures/apk"
 )
@@ -186,5 +193,62 @@ func TestSessionBookkeeping(t *testing.T) {
 	id = sessionID(t, cmdtest.Must(t, m.ShellCommand, "install-create", "-S", "1"))
 	if r := runIn(nil, m.ShellCommand, "install-write", "-S", "0", id, "x/y.apk", "-"); r.Code != 255 || !strings.Contains(r.Err, "Invalid name: x/y.apk") {
 		t.Errorf("a name with a slash: %+v", r)
+	}
+}
+
+// gate answers installs as MIUI does without "Install via USB" (refuse) or
+// after the user's answer, recording what it was asked.
+type gate struct {
+	refuse bool
+	asked  []string
+}
+
+func (g *gate) ConfirmInstall(_ context.Context, uid uint32, pkg, label string, update bool) error {
+	g.asked = append(g.asked, fmt.Sprintf("%d %s %q update=%v", uid, pkg, label, update))
+	if g.refuse {
+		return errors.New("Install canceled by user")
+	}
+	return nil
+}
+
+// TestGatedInstalls: the gate sees every install with its label and
+// whether it is an update, after the APK verified; a refusal is
+// INSTALL_FAILED_USER_RESTRICTED for pm install (exit 1) and for a session
+// (public status 7), and installs nothing.
+func TestGatedInstalls(t *testing.T) {
+	fs := vfs.New()
+	var bus event.Bus
+	g := &gate{refuse: true}
+	m := packages.New(packages.Config{Files: fs, Bus: &bus, Log: logd.New(clock.Real()), System: image, Gate: g,
+		User: []content.Manifest{{Package: "com.topjohnwu.magisk", Label: "Magisk"}}})
+	pm := m.Commands()["pm"]
+	data := buildAPK(t, apk.Options{Package: "org.tt.canary", Label: "Canary"})
+	size := strconv.Itoa(len(data))
+	const refused = "Failure [INSTALL_FAILED_USER_RESTRICTED: Install canceled by user]\n"
+	if r := runIn(data, pm, "pm", "install", "-S", size); r.Code != 1 || r.Out != refused {
+		t.Errorf("refused pm install: %+v", r)
+	}
+	if r := installSession(t, pm, map[string][]byte{"base.apk": data}); r.Code != 7 || r.Out != refused {
+		t.Errorf("refused session: %+v", r)
+	}
+	if m.Has("org.tt.canary") {
+		t.Fatal("a refused install installed")
+	}
+	g.refuse = false
+	if r := runIn(data, pm, "pm", "install", "-S", size); r.Code != 0 || r.Out != "Success\n" {
+		t.Fatalf("allowed install: %+v", r)
+	}
+	if r := runIn(data, pm, "pm", "install", "-r", "-S", size); r.Code != 0 {
+		t.Fatalf("update: %+v", r)
+	}
+	want := `[2000 org.tt.canary "Canary" update=false 2000 org.tt.canary "Canary" update=false 2000 org.tt.canary "Canary" update=false 2000 org.tt.canary "Canary" update=true]`
+	if fmt.Sprint(g.asked) != want {
+		t.Errorf("gate asked\n%s\nwant\n%s", g.asked, want)
+	}
+	if tampered := runIn([]byte("PK not an apk"), pm, "pm", "install", "-S", "13"); tampered.Code != 1 || len(g.asked) != 4 {
+		t.Errorf("a broken APK reached the gate: %+v, asked %d times", tampered, len(g.asked))
+	}
+	if out := cmdtest.Must(t, pm, "pm", "list", "packages", "-3"); out != "package:com.topjohnwu.magisk\npackage:org.tt.canary\n" {
+		t.Errorf("third-party packages: %q", out)
 	}
 }

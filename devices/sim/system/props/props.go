@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"telltale.dev/devices/sim/identity"
 	"telltale.dev/devices/sim/shell"
 )
 
@@ -74,12 +75,19 @@ func (p *Props) getprop(_ context.Context, sio shell.IO, args []string) int {
 	return 0
 }
 
-func (p *Props) setprop(_ context.Context, sio shell.IO, args []string) int {
+// rootOnly are property prefixes whose SELinux context the shell domain
+// may not set on a retail phone (modeled from property_contexts: MIUI's
+// security toggles live in a system-only context, so flipping them takes
+// the Settings app or root).
+var rootOnly = []string{"persist.security."}
+
+func (p *Props) setprop(ctx context.Context, sio shell.IO, args []string) int {
 	if len(args) != 3 {
 		fmt.Fprintln(sio.Stderr, "setprop: need NAME VALUE")
 		return 1
 	}
-	if err := p.Set(args[1], args[2]); err != nil {
+	denied := shell.UID(ctx) != identity.Root && slices.ContainsFunc(rootOnly, func(pre string) bool { return strings.HasPrefix(args[1], pre) })
+	if denied || p.Set(args[1], args[2]) != nil {
 		fmt.Fprintf(sio.Stderr, "Failed to set property '%s' to '%s'.\nSee dmesg for error reason.\n", args[1], args[2])
 		return 1
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"telltale.dev/devices/sim/internal/cmdtest"
+	"telltale.dev/devices/sim/shell"
 	"telltale.dev/devices/sim/system/props"
 )
 
@@ -27,5 +28,20 @@ func TestReadOnlyProperties(t *testing.T) {
 	p.Init("ro.product.model", "Init may")
 	if p.Get("ro.product.model") != "Init may" {
 		t.Error("Init did not set a read-only property at boot")
+	}
+}
+
+// TestShellCannotFlipMIUIToggles: the shell's setprop of a persist.security
+// property fails as setprop reports a refused set; root's goes through.
+func TestShellCannotFlipMIUIToggles(t *testing.T) {
+	p := props.New(map[string]string{"persist.security.adbinput": "0"})
+	setprop := p.Commands()["setprop"]
+	r := cmdtest.Run(context.Background(), setprop, "setprop", "persist.security.adbinput", "1")
+	if r.Code != 1 || r.Err != "Failed to set property 'persist.security.adbinput' to '1'.\nSee dmesg for error reason.\n" || p.Get("persist.security.adbinput") != "0" {
+		t.Errorf("shell setprop: %+v, value %q", r, p.Get("persist.security.adbinput"))
+	}
+	cmdtest.Must(t, setprop, "setprop", "debug.x", "1")
+	if r := cmdtest.Run(shell.WithUID(context.Background(), 0), setprop, "setprop", "persist.security.adbinput", "1"); r.Code != 0 || p.Get("persist.security.adbinput") != "1" {
+		t.Errorf("root setprop: %+v", r)
 	}
 }

@@ -14,25 +14,14 @@ import (
 // DumpCommand).
 const defaultDump = "/sdcard/window_dump.xml"
 
-// miuiThemeTrace is the start of what MIUI's resources loader prints on
-// stderr whenever an app_process tool such as uiautomator starts; the dump
-// is written all the same (TencentQQGYLab/AppAgent#101, Genymobile/scrcpy#1116,
-// barry-ran/QtScrcpy#149: Mi 9, Android 10). Shortened: modeled.
-const miuiThemeTrace = `java.io.FileNotFoundException: /data/system/theme_config/theme_compatibility.xml: open failed: ENOENT (No such file or directory)
-	at libcore.io.IoBridge.open(IoBridge.java)
-	at java.io.FileInputStream.<init>(FileInputStream.java)
-	at miui.content.res.ThemeCompatibilityLoader.getVersion(ThemeCompatibilityLoader.java)
-	at miui.content.res.ThemeCompatibilityLoader.loadConfig(ThemeCompatibilityLoader.java)
-	at android.content.res.Resources.getSystem(Resources.java)
-	at android.view.Display.getSize(Display.java)
-	at com.android.commands.uiautomator.DumpCommand.run(DumpCommand.java)
-`
-
 // uiautomator answers `uiautomator dump [--compressed] [FILE]`: the active
 // window's hierarchy to FILE (default /sdcard/window_dump.xml), or to stdout
 // for /dev/tty, followed by the tool's line, typo included:
 // "UI hierchary dumped to: FILE". --compressed is accepted and dumps in
-// full (modeled).
+// full (modeled). With the display off the keyguard, shown as the display
+// went to sleep, is the top window, so the dump is the lock screen's
+// (modeled: accessibility keeps reporting the windows of a sleeping
+// display).
 func (m *Manager) uiautomator(ctx context.Context, sio shell.IO, args []string) int {
 	if len(args) < 2 || args[1] != "dump" {
 		fmt.Fprintln(sio.Stderr, "Usage: uiautomator <subcommand> [options]\n\nAvailable subcommands:\n\ndump: creates an XML dump of current UI hierarchy")
@@ -44,9 +33,7 @@ func (m *Manager) uiautomator(ctx context.Context, sio shell.IO, args []string) 
 			file = a
 		}
 	}
-	if m.cfg.MIUI {
-		fmt.Fprint(sio.Stderr, miuiThemeTrace)
-	}
+	m.cfg.Runtime.Start(sio, "com.android.commands.uiautomator.DumpCommand.run(DumpCommand.java)")
 	var root *ui.Node
 	if w := m.Focused(); w != nil {
 		root = w.Content(m.Screen())

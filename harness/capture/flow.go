@@ -3,7 +3,10 @@
 // in the order the proxy saw them complete.
 package capture
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Kind says what a record in the flow log is.
 type Kind string
@@ -30,6 +33,13 @@ type Flow struct {
 	Start  time.Time `json:"start"`
 	End    time.Time `json:"end,omitzero"`
 	Client string    `json:"client,omitempty"` // client address as seen by the proxy
+	// App is the app on the phone that opened the connection, when the
+	// proxy could tell (a listener of its own for the app's uid); nil when
+	// it could not.
+	App *App `json:"app,omitempty"`
+	// Route is how the connection reached the proxy: RouteProxy or
+	// RouteRedirect; "" for marks and captures of other tools.
+	Route string `json:"route,omitempty"`
 
 	TLS       *TLSInfo  `json:"tls,omitempty"`
 	Request   *Request  `json:"request,omitempty"`
@@ -37,6 +47,38 @@ type Flow struct {
 	WebSocket []Frame   `json:"websocket,omitempty"`
 	Mark      string    `json:"mark,omitempty"` // the mark's name, for KindMark
 	Error     string    `json:"error,omitempty"`
+}
+
+// How a connection reached the proxy.
+const (
+	// RouteProxy: the app used the proxy setting (CONNECT, or an
+	// absolute-form request).
+	RouteProxy = "proxy"
+	// RouteRedirect: the app ignored any proxy setting and its connection
+	// was redirected to the proxy (iptables on the phone): TLS routed by its
+	// SNI, plain HTTP by its Host header.
+	RouteRedirect = "redirect"
+)
+
+// App is an app on the phone, as the kernel tells them apart: by uid.
+// Packages that share a uid (android:sharedUserId) cannot be told apart by
+// their traffic; Package then names them all, comma separated, as
+// `pm list packages -U` lists them.
+type App struct {
+	UID     int    `json:"uid"`
+	Package string `json:"package,omitempty"`
+}
+
+// String is "com.example.app (uid 10123)", or "uid 10123" for a uid no
+// package holds.
+func (a *App) String() string {
+	if a == nil {
+		return "unknown app"
+	}
+	if a.Package == "" {
+		return fmt.Sprintf("uid %d", a.UID)
+	}
+	return fmt.Sprintf("%s (uid %d)", a.Package, a.UID)
 }
 
 // TLSInfo describes the client side of an intercepted TLS connection.

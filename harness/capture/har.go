@@ -37,6 +37,9 @@ type harEntry struct {
 	ServerIPAddress string         `json:"serverIPAddress,omitempty"`
 	WebSocket       []harWSMessage `json:"_webSocketMessages,omitempty"`
 	Telltale        *harExtra      `json:"_telltale,omitempty"`
+	// App is the app on the phone that sent the request, when known: a
+	// custom field (HAR 1.2 allows those with a leading underscore).
+	App *App `json:"_app,omitempty"`
 }
 
 // harExtra carries what HAR cannot say, so our HAR round-trips.
@@ -46,6 +49,7 @@ type harExtra struct {
 	Client            string   `json:"client,omitempty"`
 	TLS               *TLSInfo `json:"tls,omitempty"`
 	Error             string   `json:"error,omitempty"`
+	Route             string   `json:"route,omitempty"`
 	RequestTruncated  bool     `json:"requestTruncated,omitempty"`
 	ResponseTruncated bool     `json:"responseTruncated,omitempty"`
 	NoResponse        bool     `json:"noResponse,omitempty"`
@@ -209,7 +213,8 @@ func harEntryFor(f *Flow) harEntry {
 		StartedDateTime: f.Start.UTC().Format(time.RFC3339Nano),
 		Time:            elapsed,
 		Timings:         harTimings{Blocked: -1, DNS: -1, Connect: -1, SSL: -1, Wait: elapsed},
-		Telltale:        &harExtra{Seq: f.Seq, Kind: f.Kind, Client: f.Client, TLS: f.TLS, Error: f.Error},
+		Telltale:        &harExtra{Seq: f.Seq, Kind: f.Kind, Client: f.Client, TLS: f.TLS, Error: f.Error, Route: f.Route},
+		App:             f.App,
 	}
 	req := f.Request
 	if req == nil {
@@ -506,8 +511,9 @@ func flowFromHAR(e *harEntry, note func(error)) (Flow, error) {
 	}
 	x := e.Telltale
 	if x != nil {
-		f.Seq, f.Kind, f.Client, f.TLS, f.Error = x.Seq, x.Kind, x.Client, x.TLS, x.Error
+		f.Seq, f.Kind, f.Client, f.TLS, f.Error, f.Route = x.Seq, x.Kind, x.Client, x.TLS, x.Error, x.Route
 	}
+	f.App = e.App
 	if f.Kind == KindTLSFailure {
 		return f, nil
 	}

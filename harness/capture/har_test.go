@@ -25,6 +25,8 @@ func TestHARRoundTripKeepsEveryKindOfFlow(t *testing.T) {
 	}
 	in[1].Seq = 2
 	in[1].Request.Truncated = true
+	in[1].App, in[1].Route = &App{UID: 10123, Package: "com.example.flutter"}, RouteRedirect
+	in[2].App, in[2].Route = &App{UID: 10124}, RouteProxy
 	var buf bytes.Buffer
 	if err := WriteHAR(&buf, in); err != nil {
 		t.Fatal(err)
@@ -41,6 +43,9 @@ func TestHARRoundTripKeepsEveryKindOfFlow(t *testing.T) {
 		a, b := in[i], out[i]
 		if a.Seq != b.Seq || a.Kind != b.Kind || !a.Start.Equal(b.Start) {
 			t.Errorf("flow %d: got seq %d kind %s start %v", i, b.Seq, b.Kind, b.Start)
+		}
+		if a.App.String() != b.App.String() || a.Route != b.Route {
+			t.Errorf("flow %d: app %s route %q came back as %s route %q", i, a.App, a.Route, b.App, b.Route)
 		}
 	}
 	if r := out[1].Request; !bytes.Equal(r.Body, in[1].Request.Body) || !r.Truncated || !slices.Equal(r.Headers, in[1].Request.Headers) {

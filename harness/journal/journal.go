@@ -44,9 +44,17 @@ const (
 	OpWifi Op = "wifi"
 	// OpScreen: the screen was locked; undone by waking it.
 	OpScreen Op = "screen"
+	// OpUI: a change made on the phone's screen that no shell command
+	// undoes (a switch inside an app, a network joined in the Settings
+	// app); undone by the UI flow recorded in Flow (harness/flows).
+	OpUI Op = "ui"
 	// OpContainer: a proxy container (its name in Value, journaled before it
 	// starts); undone by removing it. No such container counts as removed.
 	OpContainer Op = "container"
+	// OpIptables: an iptables or ip6tables rule (or chain) made as root, the
+	// command in Value; undone by running Command, the same way (Su).
+	// Undoing what is already gone counts as done.
+	OpIptables Op = "iptables"
 	// OpUndone marks entry Ref as put back, so a second restore skips it.
 	OpUndone Op = "undone"
 )
@@ -75,6 +83,9 @@ type Entry struct {
 	// Su is how the change was made as root through su ("-c" or "0"), so
 	// its undo goes the same way; "" when adbd itself was root.
 	Su string `json:"su,omitempty"`
+	// Flow is an OpUI change's undo: a flow with everything it runs
+	// (harness/flows.Recorded); Value says what was changed, for people.
+	Flow json.RawMessage `json:"flow,omitempty"`
 }
 
 // Undone is the mark that says e was put back.
@@ -97,6 +108,8 @@ func (e Entry) Describe() string {
 		return "container " + e.Value
 	case OpCASystem:
 		return "CA mounts " + strings.Join(e.Paths, ",")
+	case OpIptables:
+		return "rule " + e.Value
 	}
 	return string(e.Op)
 }

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"telltale.dev/harness/capture"
 )
 
 // maxWait bounds a long-poll on /flows so a forgotten client cannot hold a
@@ -21,6 +23,9 @@ const maxWait = 5 * time.Minute
 //	                           blocks up to D until there is at least one
 //	                           or the proxy has stopped
 //	POST /marks {"name":...}   appends a mark, answers the mark record
+//	POST /apps {"uid":N,"package":...}
+//	                           opens the app's own listener (OpenApp),
+//	                           answers {"uid","package","socket"}
 //	GET  /stats                counters as JSON
 func (s *Server) ControlHandler() http.Handler {
 	mux := http.NewServeMux()
@@ -34,6 +39,7 @@ func (s *Server) ControlHandler() http.Handler {
 	})
 	mux.HandleFunc("GET /flows", s.serveFlows)
 	mux.HandleFunc("POST /marks", s.serveMark)
+	mux.HandleFunc("POST /apps", s.serveApp)
 	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, s.Stats())
 	})
@@ -85,6 +91,27 @@ func (s *Server) serveMark(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, f)
+}
+
+// AppListener is the answer of POST /apps: the app and the Unix socket
+// (as the proxy sees it) its connections are to be sent to.
+type AppListener struct {
+	capture.App
+	Socket string `json:"socket"`
+}
+
+func (s *Server) serveApp(w http.ResponseWriter, r *http.Request) {
+	var app capture.App
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&app); err != nil {
+		http.Error(w, `body must be JSON {"uid":10123,"package":"..."}: `+err.Error(), http.StatusBadRequest)
+		return
+	}
+	path, err := s.OpenApp(app)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	writeJSON(w, http.StatusOK, AppListener{App: app, Socket: path})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -185,7 +185,6 @@ type h1conn struct {
 	bw        *bufio.Writer
 	scheme    string
 	authority string // CONNECT target or SNI, used when there is no Host
-	client    string
 	tls       *capture.TLSInfo
 	up        *upConn // forward mode: this client's upstream connection
 }
@@ -246,7 +245,7 @@ func (h *h1conn) exchange(ctx context.Context, req *h1req) bool {
 			return false
 		}
 	}
-	flow := &capture.Flow{Kind: capture.KindHTTP, Start: start, Client: h.client, TLS: h.tls}
+	flow := h.cc.flow(capture.KindHTTP, start, h.tls)
 	creq := &capture.Request{Method: req.method, URL: u, Proto: req.proto, Headers: req.headers}
 	flow.Request = creq
 	body := newBodyCapture(h.requestBody(req), h.s.cfg.BodyLimit)

@@ -70,6 +70,9 @@ type Config struct {
 	UpstreamInsecure bool
 	BodyLimit        int64
 	Logger           *slog.Logger
+	// AppDir is where OpenApp makes the Unix sockets of per-app
+	// listeners; "" refuses OpenApp.
+	AppDir string
 }
 
 // Server is the proxy. One Server can serve several listeners.
@@ -92,6 +95,7 @@ type Server struct {
 	mu        sync.Mutex
 	conns     map[*clientConn]struct{}
 	listeners map[net.Listener]struct{}
+	apps      map[int]string // uid -> its listener's socket, see OpenApp
 }
 
 type counters struct {
@@ -117,7 +121,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Logger = slog.Default()
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, started: time.Now(),
-		conns: map[*clientConn]struct{}{}, listeners: map[net.Listener]struct{}{}}
+		conns: map[*clientConn]struct{}{}, listeners: map[net.Listener]struct{}{}, apps: map[int]string{}}
 	s.base, s.cancel = context.WithCancel(context.Background())
 	s.h2 = &http2.Server{IdleTimeout: idleTimeout, MaxReadFrameSize: 1 << 20}
 	s.h2stop = &http.Server{}
@@ -166,24 +170,36 @@ func (s *Server) upstreamAddr(addr string) string {
 	return addr
 }
 
-// ServeProxy accepts HTTP proxy clients on ln until Shutdown or Close, and
-// then returns ErrServerClosed.
+// ServeProxy accepts clients on ln until Shutdown or Close, and then
+// returns ErrServerClosed. A client may use it as its HTTP proxy (CONNECT,
+// absolute-form requests) or reach it redirected, with no proxy setting
+// (TLS routed by its SNI, plain HTTP by its Host header): one port on the
+// phone's side of adb reverse serves both, so apps that obey the proxy
+// setting and apps whose connections iptables redirects meet there.
 func (s *Server) ServeProxy(ln net.Listener) error {
-	return s.serve(ln, s.handleProxyConn)
+	return s.serve(ln, nil, s.handleProxyConn)
 }
 
-// ServeTransparent accepts connections redirected without a proxy setting:
-// TLS routed by its SNI, or plain HTTP routed by its Host header. It returns
-// as ServeProxy does.
+// ServeApp is ServeProxy for a listener that only app's connections reach
+// (iptables sends each app uid's traffic to a port of its own): every flow
+// recorded from it carries the app.
+func (s *Server) ServeApp(ln net.Listener, app capture.App) error {
+	return s.serve(ln, &app, s.handleProxyConn)
+}
+
+// ServeTransparent accepts connections redirected without a proxy setting
+// only: TLS routed by its SNI, or plain HTTP routed by its Host header. It
+// returns as ServeProxy does.
 func (s *Server) ServeTransparent(ln net.Listener) error {
-	return s.serve(ln, func(ctx context.Context, c *clientConn) {
+	return s.serve(ln, nil, func(ctx context.Context, c *clientConn) {
 		br := getReader(c)
 		defer c.release(br)
+		c.route = capture.RouteRedirect
 		s.handleTunnel(ctx, c, br, "")
 	})
 }
 
-func (s *Server) serve(ln net.Listener, handle func(context.Context, *clientConn)) error {
+func (s *Server) serve(ln net.Listener, app *capture.App, handle func(context.Context, *clientConn)) error {
 	if !s.running.enter() {
 		ln.Close()
 		return ErrServerClosed
@@ -216,6 +232,7 @@ func (s *Server) serve(ln net.Listener, handle func(context.Context, *clientConn
 			c.Close()
 			continue
 		}
+		cc.app = app
 		go func() {
 			defer s.running.exit()
 			defer s.untrack(cc)
@@ -272,12 +289,18 @@ func (s *Server) untrack(cc *clientConn) {
 }
 
 // handleProxyConn reads proxy requests: absolute-form for plain HTTP, or
-// CONNECT, after which the connection becomes a tunnel.
+// CONNECT, after which the connection becomes a tunnel. A connection that
+// opens with a TLS handshake, or an origin-form request, was redirected to
+// the proxy by the phone and is routed by its SNI or Host header.
 func (s *Server) handleProxyConn(ctx context.Context, c *clientConn) {
 	br := getReader(c)
 	defer c.release(br)
-	client := c.RemoteAddr().String()
 	if !c.await(br) {
+		return
+	}
+	if first, _ := br.Peek(1); first[0] == tlsHandshake {
+		c.route = capture.RouteRedirect
+		s.intercept(ctx, c, &bufConn{Conn: c, r: br}, "")
 		return
 	}
 	req, err := readRequest(br)
@@ -285,10 +308,14 @@ func (s *Server) handleProxyConn(ctx context.Context, c *clientConn) {
 		s.rejectRequest(c, err)
 		return
 	}
+	c.route = capture.RouteProxy
 	if req.method != http.MethodConnect {
-		// Plain HTTP through the proxy: this and every later request on
-		// the connection carry their own absolute URL.
-		h := &h1conn{s: s, cc: c, conn: c, br: br, scheme: "http", client: client}
+		if strings.HasPrefix(req.target, "/") {
+			c.route = capture.RouteRedirect
+		}
+		// Plain HTTP: through the proxy every request carries its own
+		// absolute URL; redirected, its Host header names the server.
+		h := &h1conn{s: s, cc: c, conn: c, br: br, scheme: "http"}
 		h.serve(ctx, req)
 		return
 	}
@@ -304,17 +331,21 @@ func (s *Server) handleProxyConn(ctx context.Context, c *clientConn) {
 	s.handleTunnel(ctx, c, br, target)
 }
 
+// tlsHandshake is the content type of a TLS record carrying a handshake,
+// the first byte a TLS client sends.
+const tlsHandshake = 0x16
+
 // handleTunnel looks at the first byte of a tunnel: a TLS handshake is
 // intercepted, anything else is read as HTTP/1.
 func (s *Server) handleTunnel(ctx context.Context, c *clientConn, br *bufio.Reader, target string) {
 	if !c.await(br) {
 		return
 	}
-	if first, _ := br.Peek(1); first[0] == 0x16 {
+	if first, _ := br.Peek(1); first[0] == tlsHandshake {
 		s.intercept(ctx, c, &bufConn{Conn: c, r: br}, target)
 		return
 	}
-	h := &h1conn{s: s, cc: c, conn: c, br: br, scheme: "http", authority: target, client: c.RemoteAddr().String()}
+	h := &h1conn{s: s, cc: c, conn: c, br: br, scheme: "http", authority: target}
 	h.serve(ctx, nil)
 }
 

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"telltale.dev/harness/capture"
 )
 
 // ErrServerClosed is what ServeProxy and ServeTransparent return once
@@ -44,9 +46,20 @@ type clientConn struct {
 	net.Conn
 	s     *Server
 	state atomic.Int32
+	// app is the app the connection's listener belongs to (nil: the
+	// shared listener, which cannot tell apps apart); route is how the
+	// connection came, set once its first bytes are read.
+	app   *capture.App
+	route string
 
 	mu     sync.Mutex
 	onStop func() // a WebSocket's close frame, sent when stop begins
+}
+
+// flow starts a record of an exchange on this connection, saying who sent
+// it: the client address, and the app and route when known.
+func (c *clientConn) flow(kind capture.Kind, start time.Time, tls *capture.TLSInfo) *capture.Flow {
+	return &capture.Flow{Kind: kind, Start: start, Client: c.RemoteAddr().String(), App: c.app, Route: c.route, TLS: tls}
 }
 
 // await waits, as an idle connection, for the first byte of the peer's next

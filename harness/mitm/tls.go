@@ -21,7 +21,6 @@ import (
 // failed handshake is recorded as a flow of its own.
 func (s *Server) intercept(ctx context.Context, cc *clientConn, c net.Conn, target string) {
 	start := time.Now()
-	client := c.RemoteAddr().String()
 	targetHost := target
 	if h, _, err := net.SplitHostPort(target); err == nil {
 		targetHost = h
@@ -54,10 +53,8 @@ func (s *Server) intercept(ctx context.Context, cc *clientConn, c net.Conn, targ
 			s.stats.badInput.Add(1)
 			return
 		}
-		f := &capture.Flow{
-			Kind: capture.KindTLSFailure, Start: start, End: time.Now(), Client: client,
-			TLS: &capture.TLSInfo{SNI: sni, Decrypted: false, Alert: tail.alert(err)},
-		}
+		f := cc.flow(capture.KindTLSFailure, start, &capture.TLSInfo{SNI: sni, Decrypted: false, Alert: tail.alert(err)})
+		f.End = time.Now()
 		if target != "" {
 			f.Error = "CONNECT " + target
 		}
@@ -79,13 +76,13 @@ func (s *Server) intercept(ctx context.Context, cc *clientConn, c net.Conn, targ
 	if cs.NegotiatedProtocol == "h2" {
 		cc.state.Store(connH2)
 		tc.SetReadDeadline(time.Time{})
-		h := &h2handler{s: s, client: client, tls: info, authority: authority}
+		h := &h2handler{s: s, cc: cc, tls: info, authority: authority}
 		s.h2.ServeConn(&h2conn{Conn: tc, s: s}, &http2.ServeConnOpts{Context: ctx, Handler: h})
 		// Stream handlers can outlive ServeConn; they record flows too.
 		<-h.streams.wait()
 		return
 	}
-	h := &h1conn{s: s, cc: cc, conn: tc, br: getReader(tc), scheme: "https", authority: authority, client: client, tls: info}
+	h := &h1conn{s: s, cc: cc, conn: tc, br: getReader(tc), scheme: "https", authority: authority, tls: info}
 	defer putReader(h.br)
 	h.serve(ctx, nil)
 }
@@ -95,7 +92,7 @@ func (s *Server) intercept(ctx context.Context, cc *clientConn, c net.Conn, targ
 // the pseudo-headers.
 type h2handler struct {
 	s         *Server
-	client    string
+	cc        *clientConn
 	tls       *capture.TLSInfo
 	authority string
 	streams   group
@@ -126,7 +123,7 @@ func (h *h2handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			headers = append(headers, capture.Header{Name: strings.ToLower(k), Value: v})
 		}
 	}
-	flow := &capture.Flow{Kind: capture.KindHTTP, Start: start, Client: h.client, TLS: h.tls}
+	flow := h.cc.flow(capture.KindHTTP, start, h.tls)
 	creq := &capture.Request{Method: r.Method, URL: u, Proto: "HTTP/2.0", Headers: headers}
 	flow.Request = creq
 	body := newBodyCapture(r.Body, h.s.cfg.BodyLimit)

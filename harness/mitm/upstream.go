@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"telltale.dev/harness/capture"
+	"telltale.dev/protocols"
 )
 
 // upConn is an upstream HTTP/1.1 connection owned by one client connection.
@@ -48,13 +49,7 @@ func (h *h1conn) forwardH1(ctx context.Context, req *h1req, u, authority string,
 		return proxyError(http.StatusBadRequest, "reading request body: "+err.Error())
 	}
 	payload := body.buf.Bytes()
-	path := u
-	if i := strings.Index(u, "://"); i >= 0 {
-		path = "/"
-		if j := strings.IndexByte(u[i+3:], '/'); j >= 0 {
-			path = u[i+3+j:]
-		}
-	}
+	_, path := protocols.SplitURL(u)
 	key := h.scheme + "://" + authority
 	for attempt := 0; ; attempt++ {
 		reused := h.up != nil && h.up.key == key

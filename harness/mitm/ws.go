@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"telltale.dev/harness/capture"
+	"telltale.dev/protocols"
 )
 
 // maxFrame bounds one WebSocket frame, so a bogus length cannot make the
@@ -32,8 +33,8 @@ const wsGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 // it and records what the client sends; in forward mode it relays frames
 // both ways, recording each. The flow is written when the socket closes.
 func (h *h1conn) websocket(ctx context.Context, req *h1req, u, authority string, start time.Time) {
-	flow := &capture.Flow{Kind: capture.KindWebSocket, Start: start, Client: h.client, TLS: h.tls,
-		Request: &capture.Request{Method: req.method, URL: u, Proto: req.proto, Headers: req.headers}}
+	flow := h.cc.flow(capture.KindWebSocket, start, h.tls)
+	flow.Request = &capture.Request{Method: req.method, URL: u, Proto: req.proto, Headers: req.headers}
 	rec := &frameLog{limit: h.s.cfg.BodyLimit}
 	defer func() {
 		flow.WebSocket = rec.frames
@@ -117,12 +118,7 @@ func (h *h1conn) wsForward(ctx context.Context, req *h1req, u, authority string,
 		up = tc
 	}
 	ubw := bufio.NewWriter(up)
-	path := u
-	if i := strings.Index(u, "://"); i >= 0 {
-		if j := strings.IndexByte(u[i+3:], '/'); j >= 0 {
-			path = u[i+3+j:]
-		}
-	}
+	_, path := protocols.SplitURL(u)
 	fmt.Fprintf(ubw, "%s %s HTTP/1.1\r\n", req.method, path)
 	for _, hd := range req.headers {
 		if strings.EqualFold(hd.Name, "Proxy-Connection") || strings.EqualFold(hd.Name, "Proxy-Authorization") {

@@ -171,7 +171,14 @@ type Container struct {
 	*testcontainers.DockerContainer
 	ctl  *control
 	stop time.Duration // SIGTERM to SIGKILL: the drain and stopGrace
+	// appDir holds the per-app sockets on the host, mounted at
+	// containerAppDir.
+	appDir string
 }
+
+// containerAppDir is where the proxy in the container makes its per-app
+// sockets.
+const containerAppDir = "/apps"
 
 // stopGrace is what the proxy may take past its drain timeout to record the
 // exchanges it cut, close its log and exit, before Docker kills it.
@@ -192,10 +199,14 @@ func Run(ctx context.Context, img string, opts ...testcontainers.ContainerCustom
 		return nil, fmt.Errorf("proxy: drain timeout %v: want a positive duration", o.drain)
 	}
 	stop := stopTimeout(o.drain)
+	apps, err := appDir()
+	if err != nil {
+		return nil, err
+	}
 	loopback := netip.MustParseAddr("127.0.0.1")
 	custom := []testcontainers.ContainerCustomizer{
 		testcontainers.WithExposedPorts(proxyPort, controlPort),
-		testcontainers.WithCmd(o.args()...),
+		testcontainers.WithCmd(append(o.args(), "--app-dir", containerAppDir)...),
 		// A plain `docker stop` gives the proxy its drain too.
 		testcontainers.WithConfigModifier(func(cfg *container.Config) {
 			secs := int(stop / time.Second)
@@ -209,15 +220,18 @@ func Run(ctx context.Context, img string, opts ...testcontainers.ContainerCustom
 			if o.flowDir != "" {
 				hc.Binds = append(hc.Binds, o.flowDir+":/flows")
 			}
+			hc.Binds = append(hc.Binds, apps+":"+containerAppDir)
 		}),
 		testcontainers.WithWaitStrategy(healthz{timeout: 30 * time.Second}),
 	}
 	if o.flowDir != "" {
 		abs, err := filepath.Abs(o.flowDir)
 		if err != nil {
+			os.RemoveAll(apps)
 			return nil, fmt.Errorf("proxy: flow dir: %w", err)
 		}
 		if err := os.MkdirAll(abs, 0o755); err != nil {
+			os.RemoveAll(apps)
 			return nil, fmt.Errorf("proxy: flow dir: %w", err)
 		}
 		o.flowDir = abs
@@ -233,12 +247,14 @@ func Run(ctx context.Context, img string, opts ...testcontainers.ContainerCustom
 		if dc != nil {
 			dc.Terminate(context.WithoutCancel(ctx))
 		}
+		os.RemoveAll(apps)
 		return nil, fmt.Errorf("proxy: run container from %s: %w", img, err)
 	}
-	c := &Container{DockerContainer: dc, stop: stop}
+	c := &Container{DockerContainer: dc, stop: stop, appDir: apps}
 	base, err := c.ControlURL(ctx)
 	if err != nil {
 		dc.Terminate(context.WithoutCancel(ctx))
+		os.RemoveAll(apps)
 		return nil, err
 	}
 	c.ctl = newControl(base)
@@ -275,6 +291,20 @@ func (c *Container) Mark(ctx context.Context, name string) (capture.Flow, error)
 	return c.ctl.mark(ctx, name)
 }
 
+// OpenApp opens app's own listener in the container and returns its `adb
+// reverse` target: the socket as the host sees it, through the mount.
+func (c *Container) OpenApp(ctx context.Context, app capture.App) (string, error) {
+	sock, err := c.ctl.openApp(ctx, app)
+	if err != nil {
+		return "", err
+	}
+	rel, err := filepath.Rel(containerAppDir, sock)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return "", fmt.Errorf("proxy: the container made the socket for %s at %s, outside %s", app.String(), sock, containerAppDir)
+	}
+	return reverseTarget(filepath.Join(c.appDir, rel)), nil
+}
+
 // Terminate stops the container (SIGTERM: the proxy drains, see
 // WithDrainTimeout, and closes its log) and removes it; a bind-mounted flow
 // directory stays. A running proxy that does not stop cleanly, as when the
@@ -289,6 +319,7 @@ func (c *Container) Terminate(ctx context.Context) error {
 	if err := c.DockerContainer.Terminate(ctx, testcontainers.StopTimeout(c.stop)); err != nil {
 		return errors.Join(stopErr, fmt.Errorf("proxy: terminate: %w", err))
 	}
+	os.RemoveAll(c.appDir)
 	return stopErr
 }
 

@@ -11,13 +11,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/testcontainers/testcontainers-go"
@@ -37,6 +40,11 @@ type Recorder interface {
 	Flows(ctx context.Context, since int64) ([]capture.Flow, error)
 	// Mark appends a named mark and returns it with its seq.
 	Mark(ctx context.Context, name string) (capture.Flow, error)
+	// OpenApp opens a listener for one app's connections alone, so the
+	// flows from it carry the app, and returns where the host's adb server
+	// reaches it, as the target of `adb reverse`
+	// ("localfilesystem:/tmp/telltale-apps-.../10123.sock").
+	OpenApp(ctx context.Context, app capture.App) (string, error)
 	// Terminate stops the proxy: it stops accepting, lets the exchanges in
 	// flight finish for up to the drain timeout (WithDrainTimeout), and
 	// returns once every completed exchange is in the flow log.
@@ -201,6 +209,74 @@ func (c *control) mark(ctx context.Context, name string) (capture.Flow, error) {
 	}
 	return f, nil
 }
+
+// openApp asks the proxy for app's listener and returns its socket as the
+// proxy sees it.
+func (c *control) openApp(ctx context.Context, app capture.App) (string, error) {
+	body, _ := json.Marshal(app)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/apps", bytes.NewReader(body))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("proxy: open a listener for %s: %w", app.String(), err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return "", fmt.Errorf("proxy: open a listener for %s: %w", app.String(), err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("proxy: open a listener for %s: %s: %s", app.String(), resp.Status, strings.TrimSpace(string(b)))
+	}
+	var l mitm.AppListener
+	if err := json.Unmarshal(b, &l); err != nil {
+		return "", fmt.Errorf("proxy: POST /apps reply: %w", err)
+	}
+	return l.Socket, nil
+}
+
+// appDir makes the directory of a proxy's per-app sockets: under the
+// system's temporary directory, since a socket path must fit in 107 bytes
+// and run directories can be deep. The adb server, which may run as another
+// user, must reach the sockets in it.
+func appDir() (string, error) {
+	pruneAppDirs()
+	dir, err := os.MkdirTemp("", appDirPrefix+strconv.Itoa(os.Getpid())+"-")
+	if err == nil {
+		err = os.Chmod(dir, 0o755)
+	}
+	if err != nil {
+		return "", fmt.Errorf("proxy: directory for per-app listeners: %w", err)
+	}
+	return dir, nil
+}
+
+// appDirPrefix names per-app socket directories, followed by the pid of
+// the process that made one.
+const appDirPrefix = "telltale-apps-"
+
+// pruneAppDirs removes the per-app socket directories of processes that
+// are gone: a run killed with kill -9 cannot remove its own. A directory
+// whose process lives, or that this user cannot signal, is kept.
+func pruneAppDirs() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), appDirPrefix+"*-*"))
+	for _, d := range dirs {
+		pid, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(d), appDirPrefix), "-")
+		n, err := strconv.Atoi(pid)
+		if err != nil || n <= 0 {
+			continue
+		}
+		if errors.Is(syscall.Kill(n, 0), syscall.ESRCH) {
+			_ = os.RemoveAll(d) // best effort: a leftover only costs an inode
+		}
+	}
+}
+
+// reverseTarget is how `adb reverse` names a Unix socket on the host.
+func reverseTarget(hostPath string) string { return "localfilesystem:" + hostPath }
 
 func (c *control) get(ctx context.Context, path string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)

@@ -65,6 +65,7 @@ type InProcess struct {
 	drain     time.Duration
 	wg        sync.WaitGroup
 	tmpDir    string
+	appDir    string // the per-app sockets
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -97,12 +98,16 @@ func StartInProcess(ctx context.Context, opts ...Option) (*InProcess, error) {
 		}
 		p.tmpDir = dir
 	}
+	if p.appDir, err = appDir(); err != nil {
+		p.cleanupTmp()
+		return nil, err
+	}
 	if p.log, err = capture.NewLogWriter(filepath.Join(dir, "flows.jsonl")); err != nil {
 		p.cleanupTmp()
 		return nil, err
 	}
 	p.srv, err = mitm.New(mitm.Config{CA: authority, Log: p.log, Mode: o.mode, UpstreamMap: o.upstreams,
-		UpstreamInsecure: o.upstreamInsecure, BodyLimit: o.bodyLimit})
+		UpstreamInsecure: o.upstreamInsecure, BodyLimit: o.bodyLimit, AppDir: p.appDir})
 	if err != nil {
 		p.log.Close()
 		p.cleanupTmp()
@@ -134,8 +139,10 @@ func StartInProcess(ctx context.Context, opts ...Option) (*InProcess, error) {
 }
 
 func (p *InProcess) cleanupTmp() {
-	if p.tmpDir != "" {
-		os.RemoveAll(p.tmpDir)
+	for _, d := range []string{p.tmpDir, p.appDir} {
+		if d != "" {
+			os.RemoveAll(d)
+		}
 	}
 }
 
@@ -153,6 +160,15 @@ func (p *InProcess) Flows(ctx context.Context, since int64) ([]capture.Flow, err
 // Mark appends a named mark.
 func (p *InProcess) Mark(ctx context.Context, name string) (capture.Flow, error) {
 	return p.ctl.mark(ctx, name)
+}
+
+// OpenApp opens app's own listener and returns its `adb reverse` target.
+func (p *InProcess) OpenApp(ctx context.Context, app capture.App) (string, error) {
+	sock, err := p.ctl.openApp(ctx, app)
+	if err != nil {
+		return "", err
+	}
+	return reverseTarget(sock), nil
 }
 
 // LogPath is the flow log's file.

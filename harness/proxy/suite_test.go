@@ -24,6 +24,37 @@ import (
 	"telltale.dev/harness/mitm/mitmtest"
 )
 
+// exerciseAppListener opens an app's own listener and sends through it what
+// adb reverse would carry there: a connection redirected without a proxy
+// setting, which the flow must attribute to the app.
+func exerciseAppListener(ctx context.Context, t *testing.T, r Recorder, caFile string) {
+	t.Helper()
+	app := capture.App{UID: 10211, Package: "com.example.quic"}
+	target, err := r.OpenApp(ctx, app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock, ok := strings.CutPrefix(target, "localfilesystem:")
+	if !ok {
+		t.Fatalf("OpenApp answered %q, want an adb reverse target localfilesystem:PATH", target)
+	}
+	mark, err := r.Mark(ctx, "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, code := curl(t, "--unix-socket", sock, "--cacert", caFile, "https://quic.test/collect?e=1"); code != 0 || out != `{"code":0}` {
+		t.Fatalf("curl through the app's socket %s: exit %d: %s", sock, code, out)
+	}
+	flows, err := WaitFlows(ctx, r, mark.Seq, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(flows) != 1 || flows[0].App == nil || *flows[0].App != app || flows[0].Route != capture.RouteRedirect ||
+		flows[0].Request.URL != "https://quic.test/collect?e=1" {
+		t.Fatalf("flows through the app's socket: %+v, want one from %s", flows, &app)
+	}
+}
+
 // exerciseRecorder is what every kind of Recorder must do, with curl as the
 // real client: both HTTP versions decrypted with exactly the bytes sent, a
 // client without the CA and a pinned client as TLS failures, marks that
@@ -157,6 +188,7 @@ func exerciseRecorder(t *testing.T, r Recorder, authority *ca.CA) {
 	if len(loaded) != total || len(ids) != total {
 		t.Errorf("%d flows with %d distinct bodies after %d requests", len(loaded), len(ids), total)
 	}
+	exerciseAppListener(ctx, t, r, caFile)
 }
 
 // pinned is a client that trusts only its own root, as a pinning app does.

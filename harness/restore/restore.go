@@ -29,7 +29,11 @@ type RemoveContainer func(ctx context.Context, id string) error
 // for a change that was only half made, or already undone, is harmless.
 // OpContainer entries are not for a device: see Entries.
 func Undo(ctx context.Context, d *adb.Device, e journal.Entry) error {
-	ctx, cancel := context.WithTimeout(ctx, undoTimeout)
+	timeout := undoTimeout
+	if e.Op == journal.OpUI {
+		timeout = uiUndoTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	switch e.Op {
 	case journal.OpSetting:
@@ -62,6 +66,10 @@ func Undo(ctx context.Context, d *adb.Device, e journal.Entry) error {
 			return nil // not installed: the install never happened
 		}
 		return err
+	case journal.OpIptables:
+		return undoIptables(ctx, d, e)
+	case journal.OpUI:
+		return undoOnScreen(ctx, d, e)
 	case journal.OpBattery, journal.OpWifi, journal.OpScreen:
 		if e.Command == "" {
 			return nil

@@ -38,20 +38,47 @@ func TakeSnapshot(ctx context.Context, d *adb.Device) (Snapshot, error) {
 // Diff lists every setting that differs between two snapshots, one line each.
 func (a Snapshot) Diff(b Snapshot) []string {
 	var out []string
+	for _, c := range a.changes(b) {
+		out = append(out, c.String())
+	}
+	return out
+}
+
+// change is one setting that differs between two snapshots.
+type change struct {
+	ns, key       string
+	was, now      string
+	wasSet, isSet bool
+}
+
+// name is "namespace:key".
+func (c change) name() string { return c.ns + ":" + c.key }
+
+func (c change) String() string {
+	switch {
+	case !c.isSet:
+		return fmt.Sprintf("%s was %q, now unset", c.name(), c.was)
+	case !c.wasSet:
+		return fmt.Sprintf("%s was unset, now %q", c.name(), c.now)
+	}
+	return fmt.Sprintf("%s was %q, now %q", c.name(), c.was, c.now)
+}
+
+// changes lists the settings that differ from a to b, sorted by name.
+func (a Snapshot) changes(b Snapshot) []change {
+	var out []change
 	for _, ns := range namespaces {
 		for k, v := range a[ns] {
-			if w, ok := b[ns][k]; !ok {
-				out = append(out, fmt.Sprintf("%s:%s was %q, now unset", ns, k, v))
-			} else if w != v {
-				out = append(out, fmt.Sprintf("%s:%s was %q, now %q", ns, k, v, w))
+			if w, ok := b[ns][k]; !ok || w != v {
+				out = append(out, change{ns: ns, key: k, was: v, now: w, wasSet: true, isSet: ok})
 			}
 		}
 		for k, w := range b[ns] {
 			if _, ok := a[ns][k]; !ok {
-				out = append(out, fmt.Sprintf("%s:%s was unset, now %q", ns, k, w))
+				out = append(out, change{ns: ns, key: k, now: w, isSet: true})
 			}
 		}
 	}
-	sort.Strings(out)
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
 	return out
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"strings"
 
 	"telltale.dev/devices/adb"
 	"telltale.dev/harness/journal"
@@ -15,10 +14,10 @@ import (
 var errClosed = errors.New("session closed")
 
 // Close puts the device back as it was found, newest change first:
-// http_proxy through ":0" to its old value, the reverse rule, the CA mounts,
-// settings, battery, Wi-Fi, installed packages, files; then stops the proxy
-// and compares the settings with the snapshot taken at Open, failing loudly
-// on any difference. On a lost device it removes what does not need the
+// iptables rules, http_proxy through ":0" to its old value, the reverse
+// rules, the CA mounts, settings, battery, Wi-Fi, installed packages,
+// files; then stops the proxy and compares the settings (and `iptables -S`)
+// with the snapshots taken at Open, failing loudly on any difference. On a lost device it removes what does not need the
 // device (the container) and says how to finish later.
 func (s *Session) Close(ctx context.Context) error {
 	if s == nil {
@@ -59,6 +58,9 @@ func (s *Session) Close(ctx context.Context) error {
 	if lost == nil && s.before != nil {
 		errs = append(errs, s.checkRestored(ctx))
 	}
+	if lost == nil && s.rulesBefore != nil {
+		errs = append(errs, s.checkRules(ctx))
+	}
 	s.cancel(errClosed)
 	s.lock.Release()
 	errs = append(errs, s.journal.Close())
@@ -85,17 +87,28 @@ func (s *Session) pending() ([]journal.Entry, error) {
 	return journal.Pending(mine), nil
 }
 
+// checkRestored checks the restore the way Tradefed's restore-settings
+// does (harness/restore.Check): what the session changed, and what the
+// system derived from it, must be as it was; the phone's own changes during
+// the run are left and logged with why.
 func (s *Session) checkRestored(ctx context.Context) error {
-	after, err := s.TakeSnapshot(ctx)
+	s.mu.Lock()
+	mine := append([]journal.Entry(nil), s.entries...)
+	s.mu.Unlock()
+	cctx, cancel := s.bind(ctx, 2*s.timeout)
+	v, err := restore.Check(cctx, s.dev, s.before, mine)
+	cancel()
 	if err != nil {
-		return fmt.Errorf("settings check after restore: %w", err)
+		return fmt.Errorf("settings check after restore: %w", s.wrap(ctx, "read settings", err))
 	}
-	if err := writeJSONFile(filepath.Join(s.dir, "settings-after.json"), after); err != nil {
+	if err := writeJSONFile(filepath.Join(s.dir, "settings-after.json"), v.After); err != nil {
 		return fmt.Errorf("keep the settings after restore: %w", err)
 	}
-	if d := s.before.Diff(after); len(d) > 0 {
-		return fmt.Errorf("RESTORE INCOMPLETE on %s: settings differ from the snapshot taken before the run:\n  %s",
-			s.lease.Serial, strings.Join(d, "\n  "))
+	for _, line := range append(v.Cleaned, v.Left...) {
+		fmt.Fprintf(s.log, "session %s: restore: %s\n", s.lease.Serial, line)
+	}
+	if err := v.Err(); err != nil {
+		return fmt.Errorf("%s: %w", s.lease.Serial, err)
 	}
 	return nil
 }

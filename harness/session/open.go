@@ -48,6 +48,9 @@ type Config struct {
 	// SeqBase keeps this process's journal sequence numbers apart from other
 	// processes writing the same journal (use the Ginkgo process number).
 	SeqBase int
+	// Capture is how the phone's traffic reaches the proxy (--capture);
+	// "" is CaptureProxy.
+	Capture Capture
 }
 
 func (c Config) check() error {
@@ -65,8 +68,9 @@ func (c Config) check() error {
 
 // Open leases and prepares the device: reads its build properties,
 // snapshots its settings, starts its proxy, installs the run's CA, points
-// the device at the proxy through adb reverse and proves the path carries a
-// request. On error the session has already put back what it changed.
+// the device at the proxy through adb reverse (and the proxy setting, or
+// iptables in transparent capture) and proves the path carries a request.
+// On error the session has already put back what it changed.
 func Open(ctx context.Context, l lease.Lease, cfg Config) (s *Session, err error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
@@ -121,6 +125,12 @@ func Open(ctx context.Context, l lease.Lease, cfg Config) (s *Session, err error
 		return s, err
 	}
 	if err := s.installCA(ctx, cfg.CA); err != nil {
+		return s, err
+	}
+	if err := s.chooseCapture(ctx, cfg.Capture); err != nil {
+		return s, err
+	}
+	if err := s.readApps(ctx); err != nil {
 		return s, err
 	}
 	if err := s.routeToProxy(ctx); err != nil {
@@ -184,6 +194,8 @@ func (s *Session) installCA(ctx context.Context, c *ca.CA) error {
 	if s.profile.Root {
 		err := s.becomeRoot(ctx)
 		if err == nil {
+			root := androidca.AdbdRoot
+			s.root = &root
 			return s.installSystemCA(ctx, c, androidca.AdbdRoot)
 		}
 		if lost := s.Lost(); lost != nil {
@@ -196,6 +208,7 @@ func (s *Session) installCA(ctx context.Context, c *ca.CA) error {
 		return err
 	}
 	if ok {
+		s.root = &root
 		return s.installSystemCA(ctx, c, root)
 	}
 	path, err := androidca.InstallUser(ctx, d, c, s.Record)
@@ -244,8 +257,9 @@ func (d device) Stat(ctx context.Context, path string) (*adb.DirEntry, error) {
 	return e, d.s.wrap(ctx, "stat "+path, err)
 }
 
-// routeToProxy makes the device's localhost:8080 reach the proxy and points
-// the global HTTP proxy setting at it.
+// routeToProxy makes the device's localhost:8080 reach the proxy, and then
+// points the global HTTP proxy setting at it, or in transparent capture has
+// iptables send the phone's connections there.
 func (s *Session) routeToProxy(ctx context.Context) error {
 	addr, err := s.proxy.ProxyAddr(ctx)
 	if err != nil {
@@ -255,17 +269,26 @@ func (s *Session) routeToProxy(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("proxy address: %w", err)
 	}
-	local := fmt.Sprintf("tcp:%d", ProxyPort)
+	if err := s.reverse(ctx, ProxyPort, fmt.Sprintf("tcp:%d", port)); err != nil {
+		return err
+	}
+	if s.capture == CaptureTransparent {
+		return s.routeTransparent(ctx)
+	}
+	return s.PutSetting(ctx, "global", "http_proxy", fmt.Sprintf("127.0.0.1:%d", ProxyPort))
+}
+
+// reverse journals and makes an adb reverse rule from the phone's
+// localhost:port to target on the host.
+func (s *Session) reverse(ctx context.Context, port int, target string) error {
+	local := fmt.Sprintf("tcp:%d", port)
 	if err := s.Record(journal.Entry{Op: journal.OpReverse, Local: local}); err != nil {
 		return err
 	}
 	cctx, cancel := s.bind(ctx, 0)
-	err = s.dev.Reverse(cctx, local, fmt.Sprintf("tcp:%d", port))
+	err := s.dev.Reverse(cctx, local, target)
 	cancel()
-	if err != nil {
-		return s.wrap(ctx, "adb reverse", err)
-	}
-	return s.PutSetting(ctx, "global", "http_proxy", fmt.Sprintf("127.0.0.1:%d", ProxyPort))
+	return s.wrap(ctx, "adb reverse "+local, err)
 }
 
 func splitPort(addr string) (string, int, error) {

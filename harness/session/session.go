@@ -21,10 +21,12 @@ import (
 
 	"telltale.dev/devices/adb"
 	"telltale.dev/devices/profiles"
+	"telltale.dev/harness/androidca"
 	"telltale.dev/harness/capture"
 	"telltale.dev/harness/journal"
 	"telltale.dev/harness/lease"
 	"telltale.dev/harness/proxy"
+	"telltale.dev/harness/redirect"
 	"telltale.dev/harness/restore"
 )
 
@@ -66,11 +68,19 @@ type Session struct {
 	ctx    context.Context // cancelled with ErrDeviceLost when the device drops
 	cancel context.CancelCauseFunc
 
+	// root is how commands run as root on the phone; nil without root.
+	root *androidca.Root
+	// capture is the mode chosen at Open; apps names the phone's uids.
+	capture Capture
+	apps    map[int]string
+	// rulesBefore are the phone's iptables rules before transparent
+	// capture changed them, to check the restore against.
+	rulesBefore redirect.State
+
 	mu      sync.Mutex
 	entries []journal.Entry // this session's journal entries, oldest first
 	marks   int
 	before  restore.Snapshot
-	idle    []capture.Flow
 }
 
 // Lease is the device the session holds.
@@ -109,23 +119,6 @@ func (s *Session) Warnings() []string { return append([]string(nil), s.warnings.
 
 // Dir is the session's own directory in the run directory.
 func (s *Session) Dir() string { return s.dir }
-
-// Baseline is the session's idle window, nil until recorded.
-func (s *Session) Baseline() []capture.Flow {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.idle
-}
-
-// SetBaseline stores the idle window (non-nil, even when empty).
-func (s *Session) SetBaseline(flows []capture.Flow) {
-	if flows == nil {
-		flows = []capture.Flow{}
-	}
-	s.mu.Lock()
-	s.idle = flows
-	s.mu.Unlock()
-}
 
 // Lost returns the reason the device is gone, or nil.
 func (s *Session) Lost() error {
@@ -226,12 +219,34 @@ func (s *Session) Setting(ctx context.Context, ns, key string) (*string, error) 
 
 // PutSetting journals the old value and sets a new one.
 func (s *Session) PutSetting(ctx context.Context, ns, key, value string) error {
+	if err := s.RecordSetting(ctx, ns, key, value); err != nil {
+		return err
+	}
+	_, err := s.Shell(ctx, "settings put", ns, key, value)
+	return err
+}
+
+// RecordSetting journals a setting's value before it is changed (by
+// PutSetting, or on the screen by an app), and first the values of the
+// settings the system writes because of it (restore.Derived: the
+// global_http_proxy_* keys of http_proxy), so that an undo from the journal
+// alone puts those back too.
+func (s *Session) RecordSetting(ctx context.Context, ns, key, value string) error {
+	for _, d := range restore.Derived(ns, key) {
+		dns, dkey, _ := strings.Cut(d, ":")
+		old, err := s.Setting(ctx, dns, dkey)
+		if err != nil {
+			return err
+		}
+		if err := s.Record(journal.Entry{Op: journal.OpSetting, Namespace: dns, Key: dkey, Old: old}); err != nil {
+			return err
+		}
+	}
 	old, err := s.Setting(ctx, ns, key)
 	if err != nil {
 		return err
 	}
-	_, err = s.Do(ctx, journal.Entry{Op: journal.OpSetting, Namespace: ns, Key: key, Old: old, Value: value}, "settings put", ns, key, value)
-	return err
+	return s.Record(journal.Entry{Op: journal.OpSetting, Namespace: ns, Key: key, Old: old, Value: value})
 }
 
 // Install journals and installs an APK from the host.
@@ -272,6 +287,14 @@ func (s *Session) Flows(ctx context.Context, since int64) ([]capture.Flow, error
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	return s.proxy.Flows(cctx, since)
+}
+
+// WaitFlows is Flows that waits up to wait for a record above since to
+// arrive (a long poll), so a follower of the log needs no polling loop.
+func (s *Session) WaitFlows(ctx context.Context, since int64, wait time.Duration) ([]capture.Flow, error) {
+	cctx, cancel := context.WithTimeout(ctx, wait+30*time.Second)
+	defer cancel()
+	return proxy.WaitFlows(cctx, s.proxy, since, wait)
 }
 
 // Wait sleeps for d, or returns early with the reason when ctx ends or the

@@ -30,8 +30,9 @@ type Rig struct {
 }
 
 // New starts a phone of model on firmware (full or short version) on its own
-// adb server; both stop when the test ends.
-func New(t testing.TB, model, firmware string) *Rig {
+// adb server; both stop when the test ends. with change the phone's
+// configuration (its kind, its telemetry timing).
+func New(t testing.TB, model, firmware string, with ...func(*sim.Config)) *Rig {
 	t.Helper()
 	profs, err := profiles.Load()
 	if err != nil {
@@ -46,7 +47,11 @@ func New(t testing.TB, model, firmware string) *Rig {
 		t.Fatal(err)
 	}
 	r := rigtest.New(t)
-	ph := rigtest.Phone(t, r, sim.Config{Profile: p, Firmware: fw.Version})
+	cfg := sim.Config{Profile: p, Firmware: fw.Version}
+	for _, w := range with {
+		w(&cfg)
+	}
+	ph := rigtest.Phone(t, r, cfg)
 	authority, err := ca.New("telltale test CA")
 	if err != nil {
 		t.Fatal(err)
@@ -99,6 +104,25 @@ func (r *Rig) Shell(t testing.TB, cmd string) string {
 		t.Fatalf("%s: %v", cmd, err)
 	}
 	return strings.TrimSpace(out)
+}
+
+// AccessPoint is the phone's surroundings as the rig's Wi-Fi access point
+// (actions.AccessPoint): a network it broadcasts comes in the phone's range.
+func (r *Rig) AccessPoint() AccessPoint { return AccessPoint{r.Phone} }
+
+// AccessPoint puts open networks in range of a simulated phone.
+type AccessPoint struct{ p *sim.Phone }
+
+// Add broadcasts the open network ssid.
+func (a AccessPoint) Add(_ context.Context, ssid string) error {
+	a.p.AddNetwork(sim.Network{SSID: ssid, Security: "open"})
+	return nil
+}
+
+// Remove stops broadcasting ssid.
+func (a AccessPoint) Remove(_ context.Context, ssid string) error {
+	a.p.RemoveNetwork(ssid)
+	return nil
 }
 
 type logWriter struct{ t testing.TB }

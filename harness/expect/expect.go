@@ -40,20 +40,26 @@ func ParsePolicy(s string) (Policy, error) {
 	return "", fmt.Errorf("--policy %q: want %q or %q", s, KnownLeaks, Strict)
 }
 
-// Setting reads a device setting ("secure", "key"); ok is false when unset.
-type Setting func(ns, key string) (value string, ok bool, err error)
+// State reads what a known leak's condition names on the device.
+type State struct {
+	// Setting reads an Android setting ("secure", "key"); ok is false when
+	// it is unset.
+	Setting func(ns, key string) (value string, ok bool, err error)
+	// Switch reads one of the profile's in-app switches (profiles.Switch)
+	// as the app shows it: on or off.
+	Switch func(name string) (on bool, err error)
+}
 
 // Leaks returns the known leaks of fw for action whose condition holds on
-// the device now. A condition is "" (always) or "setting:NS:KEY=VALUE";
-// "setting:KEY=VALUE" names a key of the profile's browser switch namespace
-// (secure) for short.
-func Leaks(p *profiles.Profile, fw *profiles.Firmware, action string, get Setting) ([]profiles.KnownLeak, error) {
+// the device now. A condition is "" (always), "switch:NAME=on|off" (an
+// in-app switch of the profile) or "setting:NS:KEY=VALUE".
+func Leaks(p *profiles.Profile, fw *profiles.Firmware, action string, st State) ([]profiles.KnownLeak, error) {
 	var out []profiles.KnownLeak
 	for _, kl := range fw.KnownLeaks {
 		if kl.Action != action {
 			continue
 		}
-		ok, err := holds(p, kl.When, get)
+		ok, err := holds(kl.When, st)
 		if err != nil {
 			return nil, fmt.Errorf("profile %s firmware %s, known leak %s to %s: %w", p.Name, fw.Version, kl.Action, kl.Host, err)
 		}
@@ -79,38 +85,42 @@ func Conditional(fw *profiles.Firmware, action string) bool {
 	return slices.ContainsFunc(fw.KnownLeaks, func(kl profiles.KnownLeak) bool { return kl.Action == action && kl.When != "" })
 }
 
-func holds(p *profiles.Profile, when string, get Setting) (bool, error) {
+func holds(when string, st State) (bool, error) {
 	when = strings.TrimSpace(when)
 	if when == "" {
 		return true, nil
 	}
+	if cond, ok := strings.CutPrefix(when, "switch:"); ok {
+		name, want, ok := strings.Cut(cond, "=")
+		if !ok || want != "on" && want != "off" {
+			return false, fmt.Errorf("condition %q: want switch:NAME=on|off", when)
+		}
+		if st.Switch == nil {
+			return false, fmt.Errorf("condition %q: this harness cannot read the switch %s", when, name)
+		}
+		on, err := st.Switch(name)
+		if err != nil {
+			return false, fmt.Errorf("condition %q: read the switch: %w", when, err)
+		}
+		return on == (want == "on"), nil
+	}
 	cond, ok := strings.CutPrefix(when, "setting:")
 	if !ok {
-		return false, fmt.Errorf("condition %q: only \"setting:NS:KEY=VALUE\" is understood", when)
+		return false, fmt.Errorf("condition %q: only switch:NAME=on|off and setting:NS:KEY=VALUE are understood", when)
 	}
 	name, want, ok := strings.Cut(cond, "=")
-	if !ok {
+	ns, key, ok2 := strings.Cut(name, ":")
+	if !ok || !ok2 {
 		return false, fmt.Errorf("condition %q: want setting:NS:KEY=VALUE", when)
 	}
-	ns, key, ok := strings.Cut(name, ":")
-	if !ok {
-		ns, key = "secure", name
-		if sw := p.Actions.Browser.AggregatedSwitch; sw != "" {
-			if swNS, swKey, ok := strings.Cut(sw, ":"); ok && strings.HasSuffix(swKey, key) {
-				ns, key = swNS, swKey
-			}
-		}
+	if st.Setting == nil {
+		return false, fmt.Errorf("condition %q: this harness cannot read settings", when)
 	}
-	v, set, err := get(ns, key)
+	v, set, err := st.Setting(ns, key)
 	if err != nil {
 		return false, err
 	}
-	if !set {
-		// An unset switch takes the firmware's default, which the profile's
-		// known leaks describe as the unconditional case: treat as on.
-		return want == "1", nil
-	}
-	return v == want, nil
+	return set && v == want, nil
 }
 
 // Traffic is what fw sends for action beyond the idle phone's traffic, and

@@ -2,15 +2,16 @@ package expect
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"telltale.dev/devices/profiles"
 )
 
-// TestExpected checks the known-leaks table lookup on the real profiles: the
+// TestLeaks checks the known-leaks table lookup on the real profiles: the
 // leaky firmware leaks incognito URLs unconditionally, the fixed one only
-// while the aggregated data collection switch is on (its default), and the
-// emulator never.
+// while the browser's "Enhanced incognito mode" switch is on, and the
+// emulator never; a condition on a setting reads that setting.
 func TestLeaks(t *testing.T) {
 	profs, err := profiles.Load()
 	if err != nil {
@@ -18,41 +19,33 @@ func TestLeaks(t *testing.T) {
 	}
 	redmi := profiles.ByName(profs, "redmi-note-8")
 	emu := profiles.ByName(profs, "aosp-emulator")
-	switchAt := func(v string, set bool) Setting {
-		return func(ns, key string) (string, bool, error) {
-			if ns != "secure" || key != "browser_aggregated_data_collection" {
-				t.Errorf("asked for %s:%s", ns, key)
+	switchIs := func(on bool) State {
+		return State{Switch: func(name string) (bool, error) {
+			if name != profiles.SwitchEnhancedIncognito {
+				t.Errorf("asked for the switch %q", name)
 			}
-			return v, set, nil
-		}
+			return on, nil
+		}}
 	}
 	for _, c := range []struct {
 		p        *profiles.Profile
 		fw       string
 		action   string
-		setting  Setting
+		state    State
 		wantHost string
 	}{
-		{redmi, "V11.0.3.0", profiles.ActionBrowseIncognito, nil, "sa.api.intl.miui.com"},
-		{redmi, "V12.0.2.0", profiles.ActionBrowseIncognito, switchAt("1", true), "sa.api.intl.miui.com"},
-		{redmi, "V12.0.2.0", profiles.ActionSearch, switchAt("0", true), ""},
-		{redmi, "V12.0.2.0", profiles.ActionSearch, switchAt("", false), "sa.api.intl.miui.com"},
-		{redmi, "V12.0.2.0", profiles.ActionConnectWifi, nil, ""},
-		{redmi, "V12.5.1.0", profiles.ActionConnectWifi, nil, "tracking.intl.miui.com"},
-		{emu, "sdk_gphone64_x86_64-14", profiles.ActionBrowseIncognito, nil, ""},
+		{redmi, "V11.0.3.0", profiles.ActionBrowseIncognito, State{}, "sa.api.intl.miui.com"},
+		{redmi, "V12.0.2.0", profiles.ActionBrowseIncognito, switchIs(true), "sa.api.intl.miui.com"},
+		{redmi, "V12.0.2.0", profiles.ActionSearch, switchIs(false), ""},
+		{redmi, "V12.0.2.0", profiles.ActionConnectWifi, State{}, ""},
+		{redmi, "V12.5.1.0", profiles.ActionConnectWifi, State{}, "tracking.intl.miui.com"},
+		{emu, "sdk_gphone64_x86_64-14", profiles.ActionBrowseIncognito, State{}, ""},
 	} {
 		fw, err := c.p.FindFirmware(c.fw)
 		if err != nil {
 			t.Fatal(err)
 		}
-		get := c.setting
-		if get == nil {
-			get = func(ns, key string) (string, bool, error) {
-				t.Errorf("%s %s: unconditional leak asked for %s:%s", c.fw, c.action, ns, key)
-				return "", false, nil
-			}
-		}
-		got, err := Leaks(c.p, fw, c.action, get)
+		got, err := Leaks(c.p, fw, c.action, c.state)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -64,13 +57,34 @@ func TestLeaks(t *testing.T) {
 			t.Errorf("%s %s %s: expected leak to %q, want %q", c.p.Name, c.fw, c.action, host, c.wantHost)
 		}
 	}
+	p := &profiles.Profile{Name: "x"}
+	fw := &profiles.Firmware{Version: "1", KnownLeaks: []profiles.KnownLeak{{Action: "search", Host: "h", When: "setting:global:adb_enabled=1"}}}
+	for _, c := range []struct {
+		value string
+		set   bool
+		want  int
+	}{{"1", true, 1}, {"0", true, 0}, {"", false, 0}} {
+		got, err := Leaks(p, fw, "search", State{Setting: func(ns, key string) (string, bool, error) {
+			if ns != "global" || key != "adb_enabled" {
+				t.Errorf("asked for %s:%s", ns, key)
+			}
+			return c.value, c.set, nil
+		}})
+		if err != nil || len(got) != c.want {
+			t.Errorf("setting %q (set %v): %d leaks (%v), want %d", c.value, c.set, len(got), err, c.want)
+		}
+	}
 }
 
 func TestExpectedRejectsUnknownConditions(t *testing.T) {
 	p := &profiles.Profile{Name: "x"}
 	fw := &profiles.Firmware{Version: "1", KnownLeaks: []profiles.KnownLeak{{Action: "search", Host: "h", When: "moon:full"}}}
-	if _, err := Leaks(p, fw, "search", nil); err == nil {
+	if _, err := Leaks(p, fw, "search", State{}); err == nil {
 		t.Fatal("no error for an unknown condition")
+	}
+	fw.KnownLeaks[0].When = "switch:enhanced-incognito=on"
+	if _, err := Leaks(p, fw, "search", State{}); err == nil || !strings.Contains(err.Error(), "cannot read the switch") {
+		t.Fatalf("a switch condition with no way to read it: %v", err)
 	}
 	if _, err := ParsePolicy("lenient"); err == nil {
 		t.Fatal("no error for an unknown policy")
@@ -99,7 +113,7 @@ func TestTrafficAndRoutes(t *testing.T) {
 	if want, _ := Traffic(fw, profiles.ActionSearch); len(want.Endpoints)+len(want.Events) != 0 {
 		t.Errorf("search, which plants a canary, has sends %+v", want)
 	}
-	leaks, err := Leaks(redmi, fw, profiles.ActionSearch, nil)
+	leaks, err := Leaks(redmi, fw, profiles.ActionSearch, State{})
 	if err != nil {
 		t.Fatal(err)
 	}

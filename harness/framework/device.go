@@ -15,6 +15,7 @@ import (
 	"telltale.dev/devices/profiles"
 	"telltale.dev/fixtures/canary"
 	"telltale.dev/harness/actions"
+	"telltale.dev/harness/attribution"
 	"telltale.dev/harness/lease"
 	"telltale.dev/harness/session"
 	"telltale.dev/reports/run"
@@ -33,6 +34,11 @@ type Device struct {
 	planted int
 	// lost is why the remaining specs are skipped.
 	lost error
+	// tracker follows the session's flow log and attributes leaks by
+	// canary; acts are the device's action specs, for the sweep.
+	tracker *attribution.Tracker
+	acts    []*act
+	swept   bool
 }
 
 // Profile is the device's model profile (known at tree time).
@@ -87,6 +93,7 @@ func (s *suite) describe(sl slot, specs []Spec) {
 		for _, spec := range specs {
 			spec(d)
 		}
+		d.sweepSpec()
 	})
 }
 
@@ -120,10 +127,13 @@ func (d *Device) open(ctx SpecContext) {
 	cfg := session.Config{
 		RunDir: s.shared.RunDir, Dir: s.writer.DeviceDir(l.Serial), Profile: d.slot.Profile, CA: s.ca,
 		StartProxy: s.startProxy, Settle: s.flags.Settle, Log: logf, SeqBase: GinkgoParallelProcess(),
+		Capture: s.flags.Capture,
 	}
 	if !s.flags.InProcessProxy {
 		cfg.ProxyName = "telltale-proxy-" + run.Slug(filepath.Base(s.shared.RunDir)) + "-" + run.Slug(l.Serial)
 	}
+	d.preflight(ctx, l)
+	ap := d.accessPoints(l)
 	sess, err := session.Open(ctx, l, cfg)
 	if sess != nil {
 		// Registered before checking err: Open closes itself on error, but a
@@ -132,16 +142,41 @@ func (d *Device) open(ctx SpecContext) {
 	}
 	d.Check(err)
 	d.session = sess
+	actions.Attach(sess, actions.Options{Log: logf, AccessPoint: ap})
+	d.tracker = attribution.Attach(sess, d.trackerOptions(sess))
 	Expect(s.writer.AddDevice(d.manifestEntry())).To(Succeed())
 	_, err = actions.Baseline(ctx, sess)
 	d.Check(err)
+}
+
+// trackerOptions are the profile's (attribution.Defaults) under the run's
+// flags: fixed settle windows, the window timeout, --pipeline.
+func (d *Device) trackerOptions(sess *session.Session) attribution.Options {
+	f := d.suite.flags
+	o := attribution.Defaults(sess)
+	o.Settle, o.Pipeline, o.Progress = f.Settle, f.Pipeline, GinkgoWriter
+	if f.WindowTimeout > 0 {
+		o.Timeout = f.WindowTimeout
+	}
+	return o
 }
 
 // close keeps the device's whole flow log next to the per-spec HARs and
 // puts the device back; a device lost during the run is reported as such
 // rather than failing its restore again.
 func (d *Device) close(ctx context.Context, sess *session.Session) {
+	defer attribution.Detach(sess)
 	var errs []error
+	if sess.Lost() == nil && !d.swept {
+		// The sweep spec did not run (filtered out, interrupted, or the
+		// set-up failed after the session opened): sweep here, so nothing
+		// planted leaves the phone after the proxy is gone and late leaks
+		// are still recorded and asserted. Gomega failures are collected,
+		// not raised, so the phone is put back whatever they say.
+		for _, f := range InterceptGomegaFailures(func() { d.sweep(ctx) }) {
+			errs = append(errs, errors.New(f))
+		}
+	}
 	if sess.Lost() == nil {
 		flows, err := sess.Flows(ctx, 0)
 		if err == nil {
@@ -150,6 +185,11 @@ func (d *Device) close(ctx context.Context, sess *session.Session) {
 		if err != nil {
 			errs = append(errs, fmt.Errorf("keep the device's flow log: %w", err))
 		}
+	}
+	entry := d.manifestEntry()
+	entry.Teardown = time.Now().UTC()
+	if err := d.suite.writer.AddDevice(entry); err != nil {
+		errs = append(errs, fmt.Errorf("record the teardown time: %w", err))
 	}
 	err := sess.Close(ctx)
 	if d.lost != nil && errors.Is(err, session.ErrDeviceLost) {
@@ -165,7 +205,7 @@ func (d *Device) manifestEntry() run.Device {
 		Serial: s.Lease().Serial, Model: s.Profile().Name, DisplayName: s.Profile().DisplayName,
 		Firmware: s.Firmware().Version, Fingerprint: s.Prop("ro.build.fingerprint"),
 		AndroidVersion: s.Prop("ro.build.version.release"), MIUIVersion: s.Prop("ro.miui.ui.version.name"),
-		CAFingerprint: d.suite.ca.Fingerprint(), CAStore: s.CAStore(), ProxyImage: d.suite.shared.Image, ProxyMode: "sinkhole",
+		CAFingerprint: d.suite.ca.Fingerprint(), CAStore: s.CAStore(), ProxyImage: d.suite.shared.Image, ProxyMode: "sinkhole", Capture: string(s.Capture()),
 		Host: s.Lease().Server, Warnings: s.Warnings(),
 	}
 }

@@ -7,10 +7,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/onsi/ginkgo/v2/types"
 
 	"telltale.dev/devices/profiles"
+	"telltale.dev/devices/sim/sdk/groundtruth"
+	"telltale.dev/fixtures/canary"
 	"telltale.dev/harness/expect"
 	"telltale.dev/reports/run"
 )
@@ -23,13 +26,13 @@ func TestForwardPassesWhatTheUserSet(t *testing.T) {
 	var f Flags
 	f.Register(fs)
 	fs.Int("p", 1, "not a suite flag")
-	if err := fs.Parse([]string{"--devices=sim:mi-9t", "--policy=strict", "--settle=1500ms", "-p", "3"}); err != nil {
+	if err := fs.Parse([]string{"--devices=sim:mi-9t", "--policy=strict", "--pipeline", "--window-timeout=20s", "-p", "3"}); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := Forward(fs), []string{"--devices=sim:mi-9t", "--policy=strict", "--settle=1.5s"}; !slices.Equal(got, want) {
+	if got, want := Forward(fs), []string{"--devices=sim:mi-9t", "--pipeline=true", "--policy=strict", "--window-timeout=20s"}; !slices.Equal(got, want) {
 		t.Errorf("Forward = %q, want %q", got, want)
 	}
-	if f.Policy != expect.Strict || f.Devices != "sim:mi-9t" {
+	if f.Policy != expect.Strict || f.Devices != "sim:mi-9t" || !f.Pipeline || f.WindowTimeout != 20*time.Second || f.Settle != 0 {
 		t.Errorf("parsed %+v", f)
 	}
 	var g Flags
@@ -116,5 +119,48 @@ func TestFinishReportsAReportItCouldNotWrite(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "report.json")); err != nil {
 		t.Errorf("report.json not written: %v", err)
+	}
+}
+
+// TestGroundTruthCheck: an event that carried a planted canary passes when
+// the phone sent it before its teardown, and is a problem when it was sent
+// after, or was still queued or failing when the phone stopped; events
+// without a canary, or with a number that only contains a number canary,
+// do not count.
+func TestGroundTruthCheck(t *testing.T) {
+	teardown := time.Date(2020, 4, 30, 12, 1, 0, 0, time.UTC)
+	at := func(s int) time.Time { return teardown.Add(time.Duration(s) * time.Second) }
+	url := canary.Canary{ID: "url-1-1", Value: "https://canary.example/a1"}
+	level := canary.Canary{ID: "level-1-2", Value: "71", Kind: canary.KindNumber}
+	ev := func(id, state string, s int, values map[string]string) groundtruth.Record {
+		return groundtruth.Record{ID: id, State: state, Time: at(s), SDK: "sensors-analytics", Event: "browser_visit", Values: values, Reason: map[bool]string{true: "no-proxy"}[state == groundtruth.Failed]}
+	}
+	recs := []groundtruth.Record{
+		ev("ev1", groundtruth.Queued, -40, map[string]string{"url": url.Value + "?q=1"}),
+		ev("ev1", groundtruth.Sent, -25, map[string]string{"url": url.Value + "?q=1"}),
+		ev("ev2", groundtruth.Queued, -20, map[string]string{"level": "171"}), // not the canary 71
+		ev("ev3", groundtruth.Queued, -10, map[string]string{"level": "71"}),
+		ev("ev3", groundtruth.Failed, 5, map[string]string{"level": "71"}),
+		ev("ev4", groundtruth.Queued, -5, map[string]string{"url": url.Value}),
+		ev("ev4", groundtruth.Sent, 3, map[string]string{"url": url.Value}),
+		ev("ev5", groundtruth.Queued, -30, map[string]string{"event": "$AppEnd"}),
+	}
+	var c TruthCheck
+	c.add("sim-1", teardown, []canary.Canary{url, level}, recs)
+	if c.Events != 3 || c.Sent != 1 || c.Margin != 25*time.Second || len(c.Problems) != 2 {
+		t.Fatalf("check %+v: want 3 events, 1 sent 25s before teardown, 2 problems", c)
+	}
+	for i, want := range []string{"ev3 (browser_visit, canary level-1-2): still failed on the phone", "ev4 (browser_visit, canary url-1-1): sent 3s after teardown"} {
+		if !strings.Contains(c.Problems[i], want) {
+			t.Errorf("problem %d %q lacks %q", i, c.Problems[i], want)
+		}
+	}
+	if s := c.String(); !strings.Contains(s, "2 of 3 event(s)") {
+		t.Errorf("summary %q", s)
+	}
+	var ok TruthCheck
+	ok.add("sim-1", teardown, []canary.Canary{url}, recs[:2])
+	if s := ok.String(); len(ok.Problems) != 0 || s != "ground truth: 1 event(s) carried a planted canary; all were sent through the proxy before teardown (the last 25s before it)" {
+		t.Errorf("a clean run reads %q (%v)", s, ok.Problems)
 	}
 }

@@ -41,6 +41,8 @@ type suite struct {
 	runDir string
 	// rig holds the simulated phones (process 1), stopped after the suite.
 	rig *rig.Rig
+	// ap serves the simulated phones' access point (process 1).
+	ap *apServer
 }
 
 type shared struct {
@@ -50,6 +52,9 @@ type shared struct {
 	CAKey  []byte        `json:"caKey"`
 	Seed   int64         `json:"seed"`
 	Leases []lease.Lease `json:"leases"` // simulated phones, by slot index
+	// APServer is process 1's endpoint for the simulated phones' access
+	// point (ap.go).
+	APServer string `json:"apServer,omitempty"`
 }
 
 // RunSuite runs a telltale suite: it selects the devices the flags
@@ -92,9 +97,12 @@ func (s *suite) register() {
 	}, NodeTimeout(5*time.Minute))
 
 	SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {
-		if s.rig != nil {
-			Expect(s.rig.Close(ctx)).To(Succeed(), "stopping the simulated phones")
+		if s.rig == nil {
+			return
 		}
+		Expect(s.stopAccessPoints(ctx)).To(Succeed(), "stopping the simulated access point")
+		Expect(s.rig.Close(ctx)).To(Succeed(), "stopping the simulated phones")
+		s.checkGroundTruth()
 	}, NodeTimeout(2*time.Minute))
 
 	// ReportAfterSuite runs once, on process 1, with every process's specs:
@@ -128,7 +136,7 @@ func (s *suite) prepare(ctx context.Context) error {
 	sh.RunDir = dir
 	if _, err := run.Create(dir, run.Manifest{
 		Harness: run.Harness{Version: harnessVersion()}, Start: start, Seed: sh.Seed, Policy: string(s.flags.Policy),
-		GinkgoFlags: os.Args[1:],
+		GinkgoFlags: os.Args[1:], Pipeline: s.flags.Pipeline,
 	}); err != nil {
 		return err
 	}
@@ -156,15 +164,35 @@ func (s *suite) startSims(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var phones []*sim.Phone
 	for _, sl := range s.slots {
 		p, err := s.rig.Start(ctx, sim.Config{Profile: sl.Profile, Firmware: sl.Firmware.Version})
 		if err != nil {
 			return err
 		}
+		phones = append(phones, p)
 		s.shared.Leases = append(s.shared.Leases, lease.Lease{Server: s.rig.Client().Addr(), Serial: p.Serial(),
 			Profile: sl.Profile.Name, Firmware: sl.Firmware.Version, Model: sl.Profile.DisplayName})
 	}
-	return nil
+	return s.serveAccessPoints(phones)
+}
+
+// checkGroundTruth proves, once the simulated phones stopped and their
+// ground-truth logs are complete, that no event carrying a canary the run
+// planted left a phone after its teardown; it keeps the answer in
+// logs/ground-truth.json, prints it, and fails the suite when it is not so.
+func (s *suite) checkGroundTruth() {
+	var serials []string
+	for _, l := range s.shared.Leases {
+		serials = append(serials, l.Serial)
+	}
+	c, err := checkGroundTruth(s.shared.RunDir, serials)
+	Expect(err).NotTo(HaveOccurred(), "reading the simulated phones' ground truth")
+	b, err := json.MarshalIndent(c, "", "  ")
+	Expect(err).NotTo(HaveOccurred())
+	Expect(os.WriteFile(filepath.Join(s.shared.RunDir, run.LogsDir, GroundTruthFile), append(b, '\n'), 0o644)).To(Succeed())
+	fmt.Printf("telltale: %s\n", c)
+	Expect(c.Problems).To(BeEmpty(), "canaries left the simulated phones after teardown (%s)", GroundTruthFile)
 }
 
 // proxyImage builds (or finds, by content hash) the proxy image once per

@@ -180,7 +180,8 @@ type unwrapper struct {
 	zr         gzip.Reader
 	plain, raw []byte
 	out        []byte
-	hits, tail []hit
+	hits       []hit
+	tail       tails
 }
 
 // pass unwraps every batch of flows, matching the JSON when match is set.

@@ -1,151 +1,85 @@
 package leak
 
 import (
-	"bytes"
 	"encoding/binary"
-	"io"
 	"strconv"
 
-	"github.com/klauspost/compress/flate"
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zlib"
+	"telltale.dev/harness/leak/inflate"
 )
 
-type inflateKind int
-
-const (
-	kindGzip inflateKind = iota
-	kindZlib
-	kindDeflate
-)
-
-// readers keeps one decompressor of each kind per scanner: they hold large
-// tables, and a decompression finishes before its output is walked, so one
-// is enough however deep the nesting.
-type readers struct {
-	src     bytes.Reader
-	gz      *gzip.Reader
-	zl      io.ReadCloser
-	fl      io.ReadCloser
-	scratch []byte
-	// big is a heap buffer kept for inflates that outgrow the arena; busy
-	// while its output is being walked.
-	big  []byte
-	busy bool
-}
-
-func (r *readers) open(k inflateKind, in []byte) (io.Reader, error) {
-	r.src.Reset(in)
-	switch k {
-	case kindGzip:
-		if r.gz == nil {
-			gz, err := gzip.NewReader(&r.src)
-			r.gz = gz
-			return gz, err
-		}
-		return r.gz, r.gz.Reset(&r.src)
-	case kindZlib:
-		if r.zl == nil {
-			zl, err := zlib.NewReader(&r.src)
-			if err != nil {
-				return nil, err
-			}
-			r.zl = zl
-			return zl, nil
-		}
-		return r.zl, r.zl.(zlib.Resetter).Reset(&r.src, nil)
-	default:
-		if r.fl == nil {
-			r.fl = flate.NewReader(&r.src)
-			return r.fl, nil
-		}
-		return r.fl, r.fl.(flate.Resetter).Reset(&r.src, nil)
-	}
-}
-
-// isZlib checks the two-byte zlib header (deflate method, valid check bits).
-func isZlib(b []byte) bool {
-	return len(b) >= 2 && b[0]&0x0f == 8 && b[0]>>4 <= 7 && (uint16(b[0])<<8|uint16(b[1]))%31 == 0
+// inflater decompresses for one scanner. Its decoder's tables are reused;
+// big is a heap buffer kept for output that outgrows the arena, busy while
+// that output is being walked (a decompression finishes before its output
+// is walked, so one decoder serves every depth).
+type inflater struct {
+	dec  *inflate.Decoder
+	grow inflate.Grow
+	// in and limit size the growth steps of the current decompression.
+	in, limit int
+	big       []byte
+	busy      bool
 }
 
 // inflate decompresses in into the arena, at most the inflate bound and the
 // request's remaining budget. Output past the bound is never produced, so a
 // bomb costs the bound, not its size. A truncated or corrupt stream yields
 // what decoded before the damage; clean says the stream ended properly.
-func (s *scanner) inflate(k inflateKind, in []byte) (out []byte, ok, clean bool) {
+func (s *scanner) inflate(f inflate.Format, in []byte) (out []byte, ok, clean bool) {
 	limit := min(s.cfg.maxInflate, s.budget)
-	r, err := s.readers.open(k, in)
-	if err != nil || limit <= 0 {
-		if limit <= 0 {
-			s.capped("bytes")
-		}
+	if limit <= 0 {
+		s.capped("bytes")
 		return nil, false, false
 	}
+	z := &s.inflater
+	if z.dec == nil {
+		z.dec = new(inflate.Decoder)
+		z.grow = func(b []byte) []byte { return s.heapBuf(min(max(2*len(b), 64<<10, 4*z.in), z.limit), b) }
+	}
+	z.in, z.limit = len(in), limit
 	// Start in the arena's free space (often enough), then grow on the heap.
-	inArena := cap(s.arena)-len(s.arena) >= 4<<10
-	if inArena {
-		out = s.arena[len(s.arena):cap(s.arena)]
-		out = out[:min(len(out), limit)]
-	} else {
-		out = s.heapBuf(min(max(64<<10, 4*len(in)), limit), nil)
+	buf := s.arena[len(s.arena):len(s.arena)]
+	inArena := cap(buf) >= 4<<10
+	if !inArena {
+		buf = s.heapBuf(min(max(64<<10, 4*len(in)), limit), nil)[:0]
 	}
-	n := 0
-	for {
-		if n == len(out) {
-			if n >= limit {
-				// Is there more? Read one byte to tell a bound from an exact fit.
-				if m, _ := r.Read(s.readers.oneByte()); m > 0 {
-					if limit == s.budget {
-						s.capped("bytes")
-					} else {
-						s.capped("inflate")
-					}
-				}
-				break
-			}
-			out, inArena = s.heapBuf(min(max(2*len(out), 64<<10, 4*len(in)), limit), out[:n]), false
-		}
-		m, err := r.Read(out[n:])
-		n += m
-		if err != nil {
-			if err != io.EOF && n == 0 {
-				return nil, false, false
-			}
-			clean = err == io.EOF
-			break
+	out, err := z.dec.Decode(f, buf, in, limit, z.grow)
+	if err == inflate.ErrLimit {
+		if limit == s.budget {
+			s.capped("bytes")
+		} else {
+			s.capped("inflate")
 		}
 	}
+	n := len(out)
 	s.budget -= n
-	if inArena {
+	if inArena && n > 0 && &out[0] == &buf[:1][0] {
 		s.arena = s.arena[:len(s.arena)+n]
 	}
-	return out[:n:n], n > 0, clean
+	return out, n > 0, err == nil
 }
 
 // heapBuf returns a buffer of size n holding keep, reusing the scanner's big
-// buffer when no walk is using it. The caller releases it with releaseBig.
+// buffer when no walk is using it; decode marks it free again.
 func (s *scanner) heapBuf(n int, keep []byte) []byte {
 	s.grew = true
-	r := &s.readers
-	if !r.busy || len(keep) > 0 && &keep[0] == &r.big[:1][0] {
-		if cap(r.big) < n {
+	z := &s.inflater
+	if !z.busy || len(keep) > 0 && &keep[0] == &z.big[:1][0] {
+		if cap(z.big) < n {
 			nb := make([]byte, n)
 			copy(nb, keep)
-			r.big = nb
+			z.big = nb
 		}
-		r.busy = true
-		return r.big[:n]
+		z.busy = true
+		return z.big[:n]
 	}
 	nb := make([]byte, n)
 	copy(nb, keep)
 	return nb
 }
 
-func (r *readers) oneByte() []byte {
-	if r.scratch == nil {
-		r.scratch = make([]byte, 1)
-	}
-	return r.scratch
+// isZlib checks the two-byte zlib header (deflate method, valid check bits).
+func isZlib(b []byte) bool {
+	return len(b) >= 2 && b[0]&0x0f == 8 && b[0]>>4 <= 7 && (uint16(b[0])<<8|uint16(b[1]))%31 == 0
 }
 
 // walkProtobuf walks b as protobuf wire format when it parses as such to the

@@ -64,6 +64,11 @@ func newConfig(opts []Option) config {
 type pattern struct {
 	canary int
 	step   string // extra chain step, e.g. "sha256:hex"; "" for the value itself
+	// escaped marks a pattern's copy with each '/' written `\/`, as org.json
+	// (Android's JSON) writes it: a hit in raw JSON tells that a string's
+	// unescaped text holds the pattern, so the string is walked (the hit
+	// itself is never reported; the walk reports the unescaped one).
+	escaped bool
 }
 
 // table is a compiled set of canaries: what one scan looks for. It is
@@ -82,6 +87,8 @@ type table struct {
 	wholeList []string // the keys of whole
 	maxWhole  int
 	digests   map[string]pattern // raw digest bytes, matched as whole protobuf fields
+	// inPattern marks the bytes that occur in some pattern.
+	inPattern [256]bool
 	// visitHost is the host of a URL canary: a request to it is the visit the
 	// action made, not a leak.
 	visitHost []string
@@ -170,12 +177,21 @@ func newTable(canaries []canary.Canary, planted []int64, comp []compiled) *table
 			minText = len(c.Value)
 		}
 		t.visitHost[i] = k.visitHost
-		pats = append(pats, k.pats...)
-		for _, step := range k.steps {
-			t.pats = append(t.pats, pattern{i, step})
+		for j, p := range k.pats {
+			pats = append(pats, p)
+			t.pats = append(t.pats, pattern{canary: i, step: k.steps[j]})
+			for _, c := range []byte(p) {
+				t.inPattern[c] = true
+			}
+		}
+		for j, p := range k.pats {
+			if strings.Contains(p, "/") {
+				pats = append(pats, strings.ReplaceAll(p, "/", `\/`))
+				t.pats = append(t.pats, pattern{canary: i, step: k.steps[j], escaped: true})
+			}
 		}
 		for j, sum := range k.digests {
-			t.digests[string(sum)] = pattern{i, hashes[j].name}
+			t.digests[string(sum)] = pattern{canary: i, step: hashes[j].name}
 		}
 	}
 	for w := range t.whole {

@@ -1,6 +1,10 @@
 package leak
 
-import "time"
+import (
+	"time"
+
+	"telltale.dev/harness/capture"
+)
 
 // Finding is one canary found in one request, with how it was hidden.
 type Finding struct {
@@ -24,6 +28,9 @@ type Finding struct {
 	Evidence string `json:"evidence"`
 	// Endpoint names the telemetry service the host belongs to, when known.
 	Endpoint string `json:"endpoint,omitempty"`
+	// App is the app on the phone that sent the request, when the capture
+	// could tell (the flow's App).
+	App *capture.App `json:"app,omitempty"`
 }
 
 // Report is the detector's answer for one capture.

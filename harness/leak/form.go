@@ -26,8 +26,9 @@ func looksForm(b []byte, declared bool) bool {
 	for ; len(b) > 0; pairs++ {
 		// The name comes first and is short: a blob without '=' near its
 		// start is not a form, and is not searched further.
+		// '?' ends a URL's path: a URL with a query is not a form.
 		eq := bytes.IndexByte(b[:min(len(b), 129)], '=')
-		if eq <= 0 || bytes.IndexByte(b[:eq], '&') >= 0 {
+		if eq <= 0 || bytes.IndexByte(b[:eq], '&') >= 0 || bytes.IndexByte(b[:eq], '?') >= 0 {
 			return false
 		}
 		var kv []byte

@@ -2,9 +2,14 @@ package leak
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/bits"
+	"slices"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"telltale.dev/harness/leak/bytemask"
 )
 
 // frame is one open JSON container on the walker's stack.
@@ -158,9 +163,6 @@ func isScalarByte(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c == '-' || c == '+' || c == '.' || c == 'E'
 }
 
-// triggers are the bytes where an encoding inside a JSON string can start.
-const triggers = `\%+=`
-
 // walkJSON handles a JSON buffer without tokenizing it: JSON telemetry is
 // mostly strings that hold nothing, and tokenizing them costs more than
 // finding the few that may. The buffer's matcher hits are reported where they
@@ -173,47 +175,30 @@ func (s *scanner) walkJSON(n node, depth int) {
 	if s.events != nil {
 		s.jsonEvents(b)
 	}
-	// Triggers and long runs are found lazily from the end of the last
-	// string walked, so the bytes of a string are searched once whatever it
-	// holds.
-	var next [len(triggers)]int
-	for k := range next {
-		next[k] = indexFrom(b, triggers[k], 0)
-	}
-	run, _ := nextRun(b, 0)
 	s.jsonWhole(b)
+	// Where an encoding may start comes from the buffer's byte masks, and is
+	// looked for from the end of the last string walked, so the bytes of a
+	// string are looked at once whatever it holds.
+	words := bytemask.Words(len(b))
+	mark := len(s.masks)
+	s.masks = slices.Grow(s.masks, 3*words)[:mark+3*words]
+	defer func() { s.masks = s.masks[:mark] }()
+	m := byteMasks{b64: s.masks[mark : mark+words], special: s.masks[mark+words : mark+2*words], quote: s.masks[mark+2*words:], w: -1}
+	bytemask.Masks(b, m.b64, m.special, m.quote)
 
 	hits, hi, loose := n.hits, 0, false
-	for {
-		p := -1
-		for _, q := range next {
-			if q >= 0 && (p < 0 || q < p) {
-				p = q
-			}
-		}
-		if run >= 0 && (p < 0 || run < p) {
-			p = run
-		}
+	for cursor := 0; ; {
+		p := m.nextCandidate(cursor)
 		if p < 0 {
 			break
 		}
-		a, e, esc, ok := stringAround(b, p)
-		cursor := p + 1
-		if ok {
-			cursor = e
-		}
-		for k, q := range next {
-			if q >= 0 && q < cursor {
-				next[k] = indexFrom(b, triggers[k], cursor)
-			}
-		}
-		if run >= 0 && run < cursor {
-			run, _ = nextRun(b, cursor)
-		}
+		a, e, esc, ok := m.stringAround(b, p)
 		if !ok {
-			loose = true
+			// Outside a string: so is the rest of a run around p.
+			loose, cursor = true, runEnd(m.b64, p)
 			continue
 		}
+		cursor = e
 		for hi < len(hits) && hits[hi].pos-n.off < a {
 			s.reportJSON(&n, hits[hi])
 			hi++
@@ -228,9 +213,7 @@ func (s *scanner) walkJSON(n node, depth int) {
 				s.hits = append(s.hits, h)
 			}
 		}
-		s.pushJSON(b, a)
-		s.jsonString(&n, a, e, esc, s.hits[hmark:], depth)
-		s.popJSON()
+		s.jsonString(&n, a, e, esc, s.hits[hmark:], depth, &m)
 		s.hits = s.hits[:hmark]
 	}
 	for ; hi < len(hits); hi++ {
@@ -243,10 +226,12 @@ func (s *scanner) walkJSON(n node, depth int) {
 
 // jsonString walks the string b[a:e] (escapes decoded) under its JSON step,
 // unless an identical string already walked quietly (see quiet).
-func (s *scanner) jsonString(n *node, a, e int, esc bool, within []hit, depth int) {
+func (s *scanner) jsonString(n *node, a, e int, esc bool, within []hit, depth int, m *byteMasks) {
 	str := n.buf[a:e]
 	if s.events != nil || len(str) > quietMax {
-		s.walkString(n, a, e, esc, within, depth)
+		if len(within) > 0 || !s.inertJSON(n.buf, a, e, esc, depth, m) {
+			s.walkString(n, a, e, esc, within, depth)
+		}
 		return
 	}
 	k := s.quiet.key(str)
@@ -254,19 +239,339 @@ func (s *scanner) jsonString(n *node, a, e int, esc bool, within []hit, depth in
 		return
 	}
 	noted, budget := s.noted, s.budget
+	if len(within) == 0 && s.inertJSON(n.buf, a, e, esc, depth, m) {
+		s.quiet.remember(k, str, depth, budget-s.budget)
+		return
+	}
 	s.walkString(n, a, e, esc, within, depth)
 	if s.noted == noted {
 		s.quiet.remember(k, str, depth, budget-s.budget)
 	}
 }
 
-// walkString does jsonString's walk.
+// inert says whether walking the JSON string str (escapes not decoded; the
+// matcher found no pattern in it, escaped slashes included) can report
+// nothing and reach no bound, so that the walk is skipped: telemetry
+// strings that hold a URL or an id have bytes where an encoding could
+// start, and almost never one. When it can, the decoded-bytes budget pays
+// what the walk would have decoded, as if it had; otherwise the scanner is
+// left as it was.
+func (s *scanner) inert(str []byte, esc bool, depth int) bool {
+	if len(str) >= minWholeFast || s.events != nil {
+		return false
+	}
+	mark, budget := len(s.arena), s.budget
+	defer func() { s.arena = s.arena[:mark] }()
+	u := str
+	if esc {
+		if len(str) > s.budget {
+			return false
+		}
+		s.budget -= len(str) // what walkString's unescape spends
+		var ok bool
+		if u, ok = s.unescapeInert(str); !ok {
+			s.budget = budget
+			return false
+		}
+	}
+	if s.inertText(u, depth+1, true, false) {
+		return true
+	}
+	s.budget = budget
+	return false
+}
+
+// inertText says whether walk, given b at depth, would report nothing and
+// reach no bound. It follows walk and decode step by step and answers false
+// wherever they would do more than look: a nested JSON or form, a protobuf
+// message, a compressed stream, percent or backslash escapes, or a run
+// whose decoding is worth walking and not itself inert. scanned says the
+// matcher already found no pattern in b; wholeBase64 is walk's hint. Keep
+// it in step with walk and decode: TestInertStringsWalkQuietly checks that
+// what it passes, walk passes quietly.
+func (s *scanner) inertText(b []byte, depth int, scanned, wholeBase64 bool) bool {
+	if depth >= s.cfg.maxDepth || len(b) >= minWholeFast {
+		return false
+	}
+	if len(b) <= s.t.maxWhole && len(s.t.whole[string(b)]) > 0 {
+		return false
+	}
+	// A control byte is in no form (decoded runs are mostly binary).
+	binary := hasControl(b)
+	if i := skipSpace(b, 0); i < len(b) && (b[i] == '{' || b[i] == '[') || !binary && looksForm(b, false) {
+		return false
+	}
+	if !scanned && len(s.t.mt.find(b, s.hits, &s.tail)) > len(s.hits) {
+		return false
+	}
+	if len(b) < 2 {
+		return !binary || !validProtobuf(b)
+	}
+	if b[0] == '\n' || binary {
+		if validProtobuf(b) {
+			return false
+		}
+	}
+	if b[0] == 0x1f && b[1] == 0x8b || isZlib(b) || wholeBase64 && binary && len(b) >= minCompressed && deflateStart(b) {
+		return false
+	}
+	if !binary && (hasPercent(b) || bytes.IndexByte(b, '+') >= 0 || bytes.IndexByte(b, '\\') >= 0) {
+		return false
+	}
+	// A run of base64 or hex is decoded, and its output walked when it is
+	// worth walking. A run longer than the budget left could reach the bound.
+	quiet := true
+	eachRun(b, s.t.minB64, func(a, e int, hexOnly, url bool) {
+		quiet = quiet && s.inertRun(b, a, e, hexOnly, url, depth)
+	})
+	return quiet
+}
+
+// inertRun says whether decode's walk of the run b[a:e], found in a buffer
+// at depth, would report nothing and reach no bound.
+func (s *scanner) inertRun(b []byte, a, e int, hexOnly, url bool, depth int) bool {
+	if e-a > s.budget {
+		return false
+	}
+	all := a == 0 && len(bytes.TrimRight(b[e:], "=")) == 0
+	var out []byte
+	ok := false
+	if hexOnly && (e-a)%2 == 0 {
+		out, ok = s.decodeHex(b[a:e])
+		all = false
+	} else {
+		out, ok = s.decodeBase64(b[a:e], url)
+	}
+	return !ok || !s.worthWalking(out, all) || s.inertText(out, depth+1, false, all)
+}
+
+// inertJSON is inert for the string b[a:e] of a JSON buffer with byte
+// masks m. Most telemetry strings are settled from the masks (see
+// maskInert); the rest are unescaped and followed.
+func (s *scanner) inertJSON(b []byte, a, e int, esc bool, depth int, m *byteMasks) bool {
+	if inert, known := s.maskInert(b, a, e, esc, depth, m.b64, m.special); known {
+		return inert
+	}
+	return s.inert(b[a:e], esc, depth)
+}
+
+// maskInert settles inert for the JSON string b[a:e] without unescaping it
+// when what it holds is simple: no '%' or '+', no escapes but the ones
+// unescapeInert reads, '=' only after a '?' or '&' (a URL's query, not a
+// form), no control bytes, and runs of base64 characters that need no
+// unescaping. Only such runs are read byte by byte, and decoded as
+// inertText decodes them; everything else comes from the masks. known is
+// false when the string needs inert's careful path.
+func (s *scanner) maskInert(b []byte, a, e int, esc bool, depth int, b64, special []uint64) (inert, known bool) {
+	str := b[a:e]
+	if s.events != nil || len(str) >= minWholeFast || depth+1 >= s.cfg.maxDepth {
+		return false, false
+	}
+	// The special bytes: escapes (how much shorter each leaves the text),
+	// and the first '='.
+	shrink, slashes, eq, amp := 0, 0, -1, false
+	for w := a / 64; w <= (e-1)/64; w++ {
+		m := special[w] & spanBits(w, a, e)
+		for ; m != 0; m &= m - 1 {
+			q := 64*w + bits.TrailingZeros64(m)
+			switch b[q] {
+			case '=':
+				if eq < 0 {
+					eq = q
+				}
+				continue
+			case '\\':
+			default:
+				return false, false
+			}
+			switch {
+			case q+1 < e && b[q+1] == '/':
+				shrink++
+				slashes++
+			case q+6 <= e && b[q+1] == 'u' && b[q+2] == '0' && b[q+3] == '0' &&
+				runClass[b[q+4]]&clsHex != 0 && runClass[b[q+5]]&clsHex != 0:
+				c := unhex(b[q+4])<<4 | unhex(b[q+5])
+				if c != '&' && c != '<' && c != '>' || s.t.inPattern[c] {
+					return false, false
+				}
+				shrink += 5
+				amp = amp || c == '&' && eq < 0
+			default:
+				return false, false
+			}
+		}
+	}
+	if slashes > 0 && bytes.Count(str, []byte{'/'}) != slashes {
+		return false, false
+	}
+	n := len(str) - shrink // the unescaped length
+	// eachRun reads a text shorter than minRun as one value.
+	if esc && len(str) > s.budget || len(s.t.whole) > 0 && n <= s.t.maxWhole || n >= s.t.minB64 && n < minRun {
+		return false, false
+	}
+	// Not JSON, not a form, not binary, no compression header: the text
+	// starts as the raw string does unless it starts with an escape, which
+	// stands for '/', '&', '<' or '>'.
+	if i := skipSpace(str, 0); i < len(str) && (str[i] == '{' || str[i] == '[') {
+		return false, false
+	}
+	if eq >= 0 && !amp && bytes.IndexByte(str[:eq-a], '?') < 0 && bytes.IndexByte(str[:eq-a], '&') < 0 {
+		return false, false
+	}
+	// hasControl reads the first 64 bytes of the unescaped text.
+	if anyControl(str[:min(len(str), 64+shrink)]) || len(str) > 0 && str[0] == '\n' {
+		return false, false
+	}
+	if n >= 2 && (str[0] == '\\' || str[1] == '\\' || isZlib(str)) {
+		return false, false
+	}
+	mark, budget := len(s.arena), s.budget
+	if esc {
+		s.budget -= len(str) // what walkString's unescape spends
+	}
+	// The runs: stretches of base64 characters, escapes and '=' long enough
+	// to hold one (each word's starts worked out once), split at '=' and
+	// "\u00XX", the bytes that end a run once unescaped.
+	for w, cur := a/64, a; w <= (e-1)/64; w++ {
+		starts := xRunStarts(b64, special, w)
+		for starts &= spanBits(w, max(a, cur), e); starts != 0; starts &= spanBits(w, cur, e) {
+			p := 64*w + bits.TrailingZeros64(starts)
+			cur = runEndWith(b64, special, p)
+			if !s.stretchInert(b, a, e, p, cur, depth, special) {
+				s.arena, s.budget = s.arena[:mark], budget
+				return false, false
+			}
+		}
+	}
+	s.arena = s.arena[:mark]
+	return true, true
+}
+
+// stretchInert is pieceInert for each piece of the stretch b[p:end] of the
+// JSON string b[a:e].
+func (s *scanner) stretchInert(b []byte, a, e, p, end, depth int, special []uint64) bool {
+	str := b[a:e]
+	i, slashes := p, 0
+	for w := p / 64; w <= (end-1)/64; w++ {
+		for m := special[w] & spanBits(w, p, end); m != 0; m &= m - 1 {
+			q := 64*w + bits.TrailingZeros64(m)
+			if b[q] == '\\' && b[q+1] == '/' {
+				slashes++
+				continue
+			}
+			if !s.pieceInert(str, i-a, q-a, slashes, depth) {
+				return false
+			}
+			i, slashes = q+1, 0
+			if b[q] == '\\' {
+				i = q + 6
+			}
+		}
+	}
+	return s.pieceInert(str, i-a, end-a, slashes, depth)
+}
+
+// pieceInert is inertRun for the stretch str[i:j] of a JSON string that
+// maskInert reads, when it is a run once unescaped; a run with escaped
+// slashes is not settled here.
+func (s *scanner) pieceInert(str []byte, i, j, slashes, depth int) bool {
+	if j-i-slashes < minRun {
+		return true
+	}
+	all, every := runClasses(str[i:j])
+	switch {
+	case all&(clsStd|clsURL) == clsStd|clsURL:
+		return true // eachRun passes mixed alphabets over
+	case slashes > 0:
+		return false
+	}
+	return s.inertRun(str, i, j, every&clsHex != 0, all&clsURL != 0, depth+1)
+}
+
+// runClasses ORs and ANDs the classes of b's bytes, stopping early once
+// both base64 alphabets' own characters are seen.
+func runClasses(b []byte) (all, every uint8) {
+	every = 0xff
+	for ; len(b) >= 8; b = b[8:] {
+		c := (*[8]byte)(b)
+		c0, c1, c2, c3 := runClass[c[0]], runClass[c[1]], runClass[c[2]], runClass[c[3]]
+		c4, c5, c6, c7 := runClass[c[4]], runClass[c[5]], runClass[c[6]], runClass[c[7]]
+		all |= c0 | c1 | c2 | c3 | c4 | c5 | c6 | c7
+		every &= c0 & c1 & c2 & c3 & c4 & c5 & c6 & c7
+		if all&(clsStd|clsURL) == clsStd|clsURL {
+			return all, every
+		}
+	}
+	for _, c := range b {
+		all |= runClass[c]
+		every &= runClass[c]
+	}
+	return all, every
+}
+
+// unescapeInert decodes the escapes of a JSON string into the arena when
+// each leaves the walk of the text as the raw string's hits and runs tell
+// it: "\/" when every '/' is escaped (the matcher looks for patterns with
+// "\/" too), and "\u0026", "\u003c", "\u003e" (Go's encoder) when no
+// pattern holds the character.
+func (s *scanner) unescapeInert(str []byte) ([]byte, bool) {
+	out := s.alloc(len(str))
+	slashes := 0
+	for i := 0; ; {
+		j := bytes.IndexByte(str[i:], '\\')
+		if j < 0 {
+			out = append(out, str[i:]...)
+			break
+		}
+		out = append(out, str[i:i+j]...)
+		i += j
+		if i+1 >= len(str) {
+			return nil, false
+		}
+		switch str[i+1] {
+		case '/':
+			out = append(out, '/')
+			slashes++
+			i += 2
+		case 'u':
+			if i+6 > len(str) || str[i+2] != '0' || str[i+3] != '0' {
+				return nil, false
+			}
+			c := unhex(str[i+4])<<4 | unhex(str[i+5])
+			if runClass[str[i+4]]&clsHex == 0 || runClass[str[i+5]]&clsHex == 0 || c != '&' && c != '<' && c != '>' || s.t.inPattern[c] {
+				return nil, false
+			}
+			out = append(out, c)
+			i += 6
+		default:
+			return nil, false
+		}
+	}
+	if slashes > 0 && bytes.Count(str, []byte{'/'}) != slashes {
+		return nil, false
+	}
+	return out, true
+}
+
+// walkString does jsonString's walk. Unescaped text is matched again,
+// unless its escapes are ones the matcher saw through (see unescapeInert)
+// and it found nothing in the string.
 func (s *scanner) walkString(n *node, a, e int, esc bool, within []hit, depth int) {
+	// The string's JSON step, which only a walk that may report needs.
+	s.pushJSON(n.buf, a)
+	defer s.popJSON()
 	str := n.buf[a:e]
 	if esc {
 		mark := len(s.arena)
 		defer func() { s.arena = s.arena[:mark] }()
 		if s.spend(len(str)) {
+			if len(within) == 0 {
+				if out, ok := s.unescapeInert(str); ok {
+					s.walk(node{buf: out, scanned: true}, depth+1)
+					return
+				}
+				s.arena = s.arena[:mark]
+			}
 			if out, ok := unescapeJSON(s.alloc(len(str)), str); ok {
 				s.walk(node{buf: out}, depth+1)
 				return
@@ -276,57 +581,175 @@ func (s *scanner) walkString(n *node, a, e int, esc bool, within []hit, depth in
 	s.walk(n.sub(a, e, within), depth+1)
 }
 
-// nextRun finds the first run of base64 characters of at least minRun in
-// b[from:], as [a, e), or a = -1. Such a run covers one of the bytes at
-// from+minRun-1, from+2*minRun-1, ..., so only those are looked at first;
-// in text most are a separator or sit in a short word, which the expansion
-// around them shows after a few bytes.
-func nextRun(b []byte, from int) (a, e int) {
-	n := len(b)
-	for p := from + minRun - 1; p < n; p += minRun {
-		if runClass[b[p]] == 0 {
-			continue
+// nextCandidate is the first position from from on where a special byte
+// is (see bytemask.Special) or a run of minRun base64 characters starts,
+// or -1. from never goes back, so each word's candidates are worked out
+// once however many strings it holds.
+func (m *byteMasks) nextCandidate(from int) int {
+	for w := from / 64; w < len(m.b64); w++ {
+		if w != m.w {
+			m.w, m.cand = w, m.special[w]|runStarts(m.b64, w)
 		}
-		a, e = p, p+1
-		for a > from && runClass[b[a-1]] != 0 {
-			a--
+		c := m.cand
+		if w == from/64 {
+			c &^= 1<<(from%64) - 1
 		}
-		for e < n && runClass[b[e]] != 0 {
-			e++
+		if c != 0 {
+			return 64*w + bits.TrailingZeros64(c)
 		}
-		if e-a >= minRun {
-			return a, e
-		}
-	}
-	return -1, -1
-}
-
-// indexFrom is the index of the first c in b at or after i, or -1.
-func indexFrom(b []byte, c byte, i int) int {
-	if j := bytes.IndexByte(b[i:], c); j >= 0 {
-		return i + j
 	}
 	return -1
 }
 
-// stringAround finds the JSON string holding offset p: the nearest unescaped
-// quote before p opens it. ok is false when p is not inside a string.
-func stringAround(b []byte, p int) (a, e int, esc, ok bool) {
+// xRunStarts marks the positions of word w from which minRun bytes are
+// base64 characters or special bytes (see runStarts).
+func xRunStarts(b64, special []uint64, w int) uint64 {
+	lo, hi := b64[w]|special[w], uint64(0)
+	if w+1 < len(b64) {
+		hi = b64[w+1] | special[w+1]
+	}
+	for s := uint(1); s < minRun; s <<= 1 {
+		lo &= lo>>s | hi<<(64-s)
+		hi &= hi >> s
+	}
+	return lo
+}
+
+// runEndWith is the end of the run of base64 characters and special bytes
+// that starts at p.
+func runEndWith(b64, special []uint64, p int) int {
+	w := p / 64
+	rest := ^(b64[w] | special[w]) &^ (1<<(p%64) - 1)
+	for rest == 0 {
+		if w++; w == len(b64) {
+			return 64 * w
+		}
+		rest = ^(b64[w] | special[w])
+	}
+	return 64*w + bits.TrailingZeros64(rest)
+}
+
+// spanBits marks the positions of word w that fall in [a, e).
+func spanBits(w, a, e int) uint64 {
+	m := ^uint64(0)
+	if lo := a - 64*w; lo > 0 {
+		m <<= uint(lo)
+	}
+	if hi := e - 64*w; hi < 64 {
+		m &= 1<<uint(hi) - 1
+	}
+	return m
+}
+
+// anyControl says whether b holds a byte hasControl counts, anywhere.
+func anyControl(b []byte) bool {
+	for ; len(b) >= 8; b = b[8:] {
+		x := binary.LittleEndian.Uint64(b)
+		if (x-0x2020202020202020)&^x&0x8080808080808080 != 0 && controlIn(b[:8]) {
+			return true
+		}
+	}
+	return controlIn(b)
+}
+
+// runStarts marks the positions of word w from which minRun base64
+// characters follow, from the masks of words w and w+1: doubling the span
+// an AND covers takes log2(minRun) shifts.
+func runStarts(b64 []uint64, w int) uint64 {
+	lo, hi := b64[w], uint64(0)
+	if w+1 < len(b64) {
+		hi = b64[w+1]
+	}
+	for s := uint(1); s < minRun; s <<= 1 {
+		lo &= lo>>s | hi<<(64-s)
+		hi &= hi >> s
+	}
+	return lo
+}
+
+// runEnd is the end of the run of base64 characters holding p, or p+1 when
+// the byte at p is not one.
+func runEnd(b64 []uint64, p int) int {
+	w := p / 64
+	rest := ^b64[w] &^ (1<<(p%64) - 1) // the bytes from p on that are not
+	for rest == 0 {
+		if w++; w == len(b64) {
+			return 64 * w
+		}
+		rest = ^b64[w]
+	}
+	return max(64*w+bits.TrailingZeros64(rest), p+1)
+}
+
+// byteMasks are a JSON buffer's byte masks (see bytemask.Masks), and the
+// candidates of word w (see nextCandidate).
+type byteMasks struct {
+	b64, special, quote []uint64
+	w                   int
+	cand                uint64
+}
+
+// stringAround finds the JSON string holding offset p of b: the nearest
+// unescaped quote before p opens it. ok is false when p is not inside a
+// string.
+func (m *byteMasks) stringAround(b []byte, p int) (a, e int, esc, ok bool) {
 	q := p
 	for {
-		q = bytes.LastIndexByte(b[:q], '"')
-		if q < 0 {
+		if q = prevBit(m.quote, q); q < 0 {
 			return 0, 0, false, false
 		}
 		if !escapedAt(b, q) {
 			break
 		}
 	}
-	e, esc = stringEnd(b, q+1)
-	if e < 0 || e <= p {
+	for e = q + 1; ; e++ {
+		if e = nextBit(m.quote, e); e < 0 {
+			return 0, 0, false, false
+		}
+		if !escapedAt(b, e) {
+			break
+		}
+	}
+	if e <= p {
 		return 0, 0, false, false
 	}
+	// An escape is a special byte.
+	for w := (q + 1) / 64; w <= (e-1)/64 && !esc; w++ {
+		for x := m.special[w] & spanBits(w, q+1, e); x != 0 && !esc; x &= x - 1 {
+			esc = b[64*w+bits.TrailingZeros64(x)] == '\\'
+		}
+	}
 	return q + 1, e, esc, true
+}
+
+// prevBit is the last position before q whose bit is set in mask, or -1.
+func prevBit(mask []uint64, q int) int {
+	w := q / 64
+	x := mask[w] & (1<<(q%64) - 1)
+	for x == 0 {
+		if w == 0 {
+			return -1
+		}
+		w--
+		x = mask[w]
+	}
+	return 64*w + 63 - bits.LeadingZeros64(x)
+}
+
+// nextBit is the first position from i on whose bit is set in mask, or -1.
+func nextBit(mask []uint64, i int) int {
+	w := i / 64
+	if w >= len(mask) {
+		return -1
+	}
+	x := mask[w] &^ (1<<(i%64) - 1)
+	for x == 0 {
+		if w++; w == len(mask) {
+			return -1
+		}
+		x = mask[w]
+	}
+	return 64*w + bits.TrailingZeros64(x)
 }
 
 // reportJSON reports a hit of the JSON buffer n under the path it is at.

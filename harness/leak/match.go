@@ -13,11 +13,6 @@ type matcher struct {
 	pats  []string
 	m     int     // shortest pattern length (>= gram)
 	shift []uint8 // indexed by gram hash
-	// used marks the bytes that occur in some pattern's first m bytes: a
-	// window ending in any other byte cannot overlap a match's prefix, so
-	// the window moves a full m with one lookup in a table that stays in L1.
-	// On binary data that is most windows.
-	used [256]bool
 	// Patterns whose m-byte prefix ends in a gram with hash h are
 	// bucket[start[h]:start[h+1]].
 	start  []int32
@@ -50,9 +45,6 @@ func newMatcher(pats []string) *matcher {
 	}
 	last := make([]uint32, len(pats))
 	for pi, p := range pats {
-		for j := range mt.m {
-			mt.used[p[j]] = true
-		}
 		// Grams of the first m bytes: the one ending at j allows a shift of m-1-j.
 		for j := gram - 1; j < mt.m; j++ {
 			h := gramHash(binary.LittleEndian.Uint32([]byte(p[j-gram+1 : j+1])))
@@ -87,41 +79,61 @@ type hit struct {
 // is the caller's scratch space (a matcher is shared by concurrent scans).
 //
 // Each step's next position depends on a table lookup at the last, so one
-// cursor leaves the core idle waiting on memory; two cursors, one per half
-// of buf, run their chains side by side. A window ending in the first half
-// starts before any ending in the second, so the second cursor's hits,
+// cursor leaves the core idle waiting on memory; four cursors, one per
+// quarter of buf, run their chains side by side. A window ending in one
+// quarter starts before any ending in the next, so the later cursors' hits,
 // kept in tail, follow the first's.
-func (mt *matcher) find(buf []byte, dst []hit, tail *[]hit) []hit {
+func (mt *matcher) find(buf []byte, dst []hit, tail *tails) []hit {
 	m := mt.m
-	if m == 0 || len(buf) < m {
+	// Window ends: a window is the m bytes an occurrence starts with.
+	i, end := m-1, len(buf)
+	if m == 0 || i >= end {
 		return dst
 	}
-	if len(buf) < 2*interleaveMin {
-		mt.run(buf, m-1, len(buf), &dst)
+	if end-i < 4*interleaveMin {
+		mt.run(buf, i, end, &dst)
 		return dst
 	}
-	mid := (m - 1 + len(buf)) / 2
-	i, j := m-1, mid
-	t := (*tail)[:0]
-	for i < mid && j < len(buf) {
-		ni, nj := mt.next(buf, i), mt.next(buf, j)
-		if ni == i {
-			dst = mt.verify(buf, i, dst)
-			ni++
+	q := (end - i) / 4
+	i0, i1, i2, i3 := i, i+q, i+2*q, i+3*q
+	e0, e1, e2 := i1, i2, i3
+	t1, t2, t3 := tail[0][:0], tail[1][:0], tail[2][:0]
+	for i0 < e0 && i1 < e1 && i2 < e2 && i3 < end {
+		n0, n1, n2, n3 := mt.next(buf, i0), mt.next(buf, i1), mt.next(buf, i2), mt.next(buf, i3)
+		if n0 == i0 || n1 == i1 || n2 == i2 || n3 == i3 {
+			if n0 == i0 {
+				dst = mt.verify(buf, i0, dst)
+				n0++
+			}
+			if n1 == i1 {
+				t1 = mt.verify(buf, i1, t1)
+				n1++
+			}
+			if n2 == i2 {
+				t2 = mt.verify(buf, i2, t2)
+				n2++
+			}
+			if n3 == i3 {
+				t3 = mt.verify(buf, i3, t3)
+				n3++
+			}
 		}
-		if nj == j {
-			t = mt.verify(buf, j, t)
-			nj++
-		}
-		i, j = ni, nj
+		i0, i1, i2, i3 = n0, n1, n2, n3
 	}
-	mt.run(buf, i, mid, &dst)
-	mt.run(buf, j, len(buf), &t)
-	*tail = t[:0]
-	return append(dst, t...)
+	mt.run(buf, i0, e0, &dst)
+	mt.run(buf, i1, e1, &t1)
+	mt.run(buf, i2, e2, &t2)
+	mt.run(buf, i3, end, &t3)
+	tail[0], tail[1], tail[2] = t1[:0], t2[:0], t3[:0]
+	dst = append(dst, t1...)
+	dst = append(dst, t2...)
+	return append(dst, t3...)
 }
 
-// interleaveMin is the half length below which one cursor does.
+// tails is find's scratch space.
+type tails [3][]hit
+
+// interleaveMin is the quarter length below which one cursor does.
 const interleaveMin = 256
 
 // run moves one cursor from window end i to end, appending hits to dst.
@@ -137,11 +149,10 @@ func (mt *matcher) run(buf []byte, i, end int, dst *[]hit) {
 }
 
 // next is the first window end from i on where a pattern's prefix may end:
-// i itself when the last gram allows no shift.
+// i itself when the last gram allows no shift. (A test of the window's last
+// byte against the bytes patterns hold, to skip a full m on binary data,
+// costs more in branches than it saves.)
 func (mt *matcher) next(buf []byte, i int) int {
-	if !mt.used[buf[i]] {
-		return i + mt.m
-	}
 	return i + int(mt.shift[gramHash(binary.LittleEndian.Uint32(buf[i-gram+1:]))&(1<<tableBits-1)])
 }
 

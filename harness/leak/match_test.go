@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"telltale.dev/harness/leak/bytemask"
 )
 
 // The shift-table matcher must report exactly what a naive search over every
@@ -26,7 +28,7 @@ func TestMatcherAgreesWithNaiveSearch(t *testing.T) {
 		}
 		pats = append(pats, pats[0]+"ab", pats[0][:gram]) // a pattern inside another
 		// Bytes no pattern has exercise the one-lookup skip.
-		text := []byte(rnd(50 + r.IntN(2000))) // one cursor below 2*interleaveMin, two above
+		text := []byte(rnd(50 + r.IntN(4000))) // one cursor below 4*interleaveMin, four above
 		for i := range text {
 			if r.IntN(3) == 0 {
 				text[i] = "XYZ\x00\xff"[r.IntN(5)]
@@ -45,7 +47,7 @@ func TestMatcherAgreesWithNaiveSearch(t *testing.T) {
 				}
 			}
 		}
-		var tail []hit
+		var tail tails
 		got := newMatcher(pats).find(text, nil, &tail)
 		cmp := func(a, b hit) int {
 			if a.pos != b.pos {
@@ -53,7 +55,10 @@ func TestMatcherAgreesWithNaiveSearch(t *testing.T) {
 			}
 			return int(a.pat - b.pat)
 		}
-		slices.SortFunc(got, cmp)
+		if !slices.IsSortedFunc(got, func(a, b hit) int { return a.pos - b.pos }) {
+			t.Fatalf("round %d: hits out of order", round)
+		}
+		slices.SortFunc(got, cmp) // patterns at one position come in bucket order
 		if !slices.Equal(got, want) {
 			t.Fatalf("round %d: got %d hits, want %d", round, len(got), len(want))
 		}
@@ -61,8 +66,8 @@ func TestMatcherAgreesWithNaiveSearch(t *testing.T) {
 }
 
 // eachRun must report exactly the maximal runs of base64 characters of at
-// least minRun, as a plain left-to-right count would; nextRun, from the end
-// of each, their starts, whatever alphabets they mix.
+// least minRun, as a plain left-to-right count would; the byte masks, from
+// the end of each, their starts, whatever alphabets they mix.
 func TestEachRunAgreesWithCounting(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	const alphabet = "aZ09+/-_ .\"=\x00"
@@ -103,9 +108,14 @@ func TestEachRunAgreesWithCounting(t *testing.T) {
 				t.Fatalf("round %d %q: got %v want %v", round, b, got, want)
 			}
 		}
+		// From the byte masks: the run starts, one after another.
+		b64, special := make([]uint64, bytemask.Words(len(b))), make([]uint64, bytemask.Words(len(b)))
+		bytemask.Masks(b, b64, special, make([]uint64, bytemask.Words(len(b))))
+		clear(special)
 		var gotLong []int
-		for a, e := nextRun(b, 0); a >= 0; a, e = nextRun(b, e) {
-			gotLong = append(gotLong, a)
+		m := byteMasks{b64: b64, special: special, w: -1}
+		for p := m.nextCandidate(0); p >= 0; p = m.nextCandidate(runEnd(b64, p)) {
+			gotLong = append(gotLong, p)
 		}
 		if !slices.Equal(gotLong, wantLong) {
 			t.Fatalf("round %d %q: long runs at %v, want %v", round, b, gotLong, wantLong)

@@ -30,14 +30,15 @@ type scanner struct {
 	// Stacks reused across the recursion; each level works above its mark.
 	chain  []string
 	hits   []hit
-	tail   []hit // the matcher's scratch
+	tail   tails // the matcher's scratch
 	frames []frame
 	lazy   []lazyStep
+	masks  []uint64 // byte masks of the JSON buffers being walked
 	arena  []byte
 	path   []byte
 	grew   bool // the arena was too small this request
 
-	readers readers
+	inflater inflater
 	// events, when set, receives every JSON "event" name (differential view).
 	events func(string)
 }
@@ -311,6 +312,9 @@ func headerValue(hs []capture.Header, name string) string {
 // report records pattern pi found at pos in buf, under the current chain.
 func (s *scanner) report(buf []byte, pos int, pi int32) {
 	p := s.t.pats[pi]
+	if p.escaped {
+		return
+	}
 	n := len(s.t.mt.pats[pi])
 	s.add(p.canary, p.step, buf, pos, n)
 }
@@ -356,7 +360,7 @@ func (s *scanner) add(ci int, step string, buf []byte, pos, n int) {
 	ep, _ := Endpoint(s.host)
 	s.rep.Findings = append(s.rep.Findings, Finding{
 		Canary: c.ID, Entry: s.entry, Seq: s.flow.Seq, Time: s.flow.Start, Host: s.host, Method: r.Method, URL: r.URL,
-		Where: s.where, Chain: chain, Evidence: excerpt(buf, pos, n), Endpoint: ep,
+		Where: s.where, Chain: chain, Evidence: excerpt(buf, pos, n), Endpoint: ep, App: s.flow.App,
 	})
 }
 

@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+
+	"telltale.dev/harness/leak/inflate"
 )
 
 // node is one buffer to walk. When scanned is set, hits already holds the
@@ -156,12 +158,12 @@ func (s *scanner) decode(b []byte, depth int, h hint, binary bool) {
 	}
 	mark := len(s.arena)
 	defer func() { s.arena = s.arena[:mark] }()
-	kind, step, guess := kindDeflate, "", false
+	kind, step, guess := inflate.Raw, "", false
 	switch {
 	case b[0] == 0x1f && b[1] == 0x8b:
-		kind, step = kindGzip, "gzip"
+		kind, step = inflate.Gzip, "gzip"
 	case isZlib(b):
-		kind, step = kindZlib, "zlib"
+		kind, step = inflate.Zlib, "zlib"
 	case h.deflate:
 		step = "deflate"
 	case h.wholeBase64 && binary && len(b) >= minCompressed && deflateStart(b):
@@ -170,13 +172,13 @@ func (s *scanner) decode(b []byte, depth int, h hint, binary bool) {
 		step, guess = "deflate", true
 	}
 	if step != "" {
-		busy := s.readers.busy
+		busy := s.inflater.busy
 		out, ok, clean := s.inflate(kind, b)
 		ok = ok && (clean || !guess)
 		if ok {
 			s.child(step, node{buf: out}, depth)
 		}
-		s.readers.busy = busy
+		s.inflater.busy = busy
 		if ok {
 			return
 		}
@@ -205,10 +207,12 @@ func (s *scanner) decode(b []byte, depth int, h hint, binary bool) {
 			s.arena = s.arena[:m]
 		})
 	}
-	if binary {
+	// A whole base64 value holds no '%' and no backslash: a telemetry batch,
+	// one such value, is not searched through for them.
+	if binary || whole {
 		return
 	}
-	if pct := hasPercent(b); pct || !whole && bytes.IndexByte(b, '+') >= 0 {
+	if pct := hasPercent(b); pct || bytes.IndexByte(b, '+') >= 0 {
 		if s.spend(len(b)) {
 			// '+' is a literal in a path (RFC 3986), a space elsewhere; a
 			// path with no escape but '+' is read the common, loose way.

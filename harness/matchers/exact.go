@@ -28,7 +28,8 @@ func (r Route) String() string {
 	return r.Host + " via " + strings.Join(chain, " > ")
 }
 
-func (r Route) takes(f leak.Finding) bool {
+// Takes says whether a finding went this way.
+func (r Route) Takes(f leak.Finding) bool {
 	return (strings.EqualFold(f.Host, r.Host) || f.Endpoint == r.Host) && chainMatches(splitChain(r.Via), f.Chain)
 }
 
@@ -36,7 +37,8 @@ func (r Route) takes(f leak.Finding) bool {
 // each route by at least one finding, and no finding another way (a second
 // host, a new chain). With no routes c must not leak at all. The failure
 // names the routes no finding took and lists, with their decoded evidence,
-// the findings on no route.
+// the findings on no route (for a session's places, with how often and how
+// late each came). It takes a leak.Report, its findings or []leak.Place.
 func LeakExactly(c canary.Canary, routes ...Route) types.GomegaMatcher {
 	return &exactMatcher{canary: c, routes: routes}
 }
@@ -46,10 +48,12 @@ type exactMatcher struct {
 	routes  []Route
 	missing []Route
 	extra   []leak.Finding
+	notes   []string // parallel to extra, for places
 }
 
 func (m *exactMatcher) Match(actual any) (bool, error) {
 	var findings []leak.Finding
+	var notes []string
 	switch r := actual.(type) {
 	case leak.Report:
 		findings = r.Findings
@@ -60,21 +64,30 @@ func (m *exactMatcher) Match(actual any) (bool, error) {
 		findings = r.Findings
 	case []leak.Finding:
 		findings = r
+	case []leak.Place:
+		notes = make([]string, len(r))
+		for i, p := range r {
+			findings = append(findings, p.Finding)
+			notes[i] = placeNote(p)
+		}
 	default:
-		return false, fmt.Errorf("LeakExactly: expected a leak.Report or []leak.Finding, got %T", actual)
+		return false, fmt.Errorf("LeakExactly: expected a leak.Report, []leak.Finding or []leak.Place, got %T", actual)
 	}
 	taken := make([]bool, len(m.routes))
-	m.missing, m.extra = nil, nil
-	for _, f := range findings {
+	m.missing, m.extra, m.notes = nil, nil, nil
+	for i, f := range findings {
 		if f.Canary != m.canary.ID {
 			continue
 		}
-		i := slices.IndexFunc(m.routes, func(r Route) bool { return r.takes(f) })
-		if i < 0 {
+		j := slices.IndexFunc(m.routes, func(r Route) bool { return r.Takes(f) })
+		if j < 0 {
 			m.extra = append(m.extra, f)
+			if notes != nil {
+				m.notes = append(m.notes, notes[i])
+			}
 			continue
 		}
-		taken[i] = true
+		taken[j] = true
 	}
 	for i, r := range m.routes {
 		if !taken[i] {
@@ -103,7 +116,7 @@ func (m *exactMatcher) FailureMessage(any) string {
 		}
 	}
 	if len(m.extra) > 0 {
-		fmt.Fprintf(&b, "Found %d leak(s) on no expected route:\n%s", len(m.extra), listFindings(m.extra))
+		fmt.Fprintf(&b, "Found %d leak(s) on no expected route:\n%s", len(m.extra), listNoted(m.extra, m.notes))
 	}
 	return b.String()
 }

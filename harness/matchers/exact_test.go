@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	. "github.com/onsi/gomega"
 
@@ -65,6 +66,32 @@ func TestLeakExactlyOnRealScans(t *testing.T) {
 	}
 	if _, err := LeakExactly(visit).Match(42); err == nil {
 		t.Error("an int accepted")
+	}
+}
+
+// TestLeakExactlyOnSessionPlaces: a session's places (a late upload
+// attributed by its canary) are matched like findings, and a place on no
+// route is listed with how often and how late it came.
+func TestLeakExactlyOnSessionPlaces(t *testing.T) {
+	s := leak.NewSession()
+	planted := time.Date(2020, 4, 30, 12, 0, 0, 0, time.UTC)
+	if err := s.Plant(leak.Planting{Seq: 1, Time: planted}, visit); err != nil {
+		t.Fatal(err)
+	}
+	late, other := saUpload(2, "sa.api.intl.miui.com"), saUpload(3, "data.mistat.intl.xiaomi.com")
+	late.Start, other.Start = planted.Add(17*time.Second), planted.Add(31*time.Second)
+	s.Add(late, other)
+	places := s.Places(leak.Query{})
+	m := LeakExactly(visit, saRoute)
+	if ok, err := m.Match(places[:1]); !ok || err != nil {
+		t.Fatalf("the known route's place: %v %v", ok, err)
+	}
+	if ok, _ := m.Match(places); ok {
+		t.Fatal("a place on a second host passed")
+	}
+	if msg := m.FailureMessage(places); !strings.Contains(msg, "-> data.mistat.intl.xiaomi.com") ||
+		!strings.Contains(msg, "1 request(s), first 31s after its planting at seq 1 (seq 3)") {
+		t.Errorf("the extra place is not shown with its delay:\n%s", msg)
 	}
 }
 

@@ -61,7 +61,9 @@ FUZZ_TARGETS := \
 	./harness/mitm:FuzzReadRequest ./harness/leak:FuzzScanBody ./harness/leak:FuzzScanURL ./devices/apk:FuzzReadManifest ./devices/apk:FuzzVerify \
 	./harness/ui:FuzzParse ./harness/ui:FuzzParseSelector \
 	./harness/capture:FuzzReadHAR ./harness/capture:FuzzReadMitmproxy ./harness/capture:FuzzNewReader \
-	./devices/sim/ui:FuzzDump
+	./devices/sim/ui:FuzzDump ./harness/bypass:FuzzParseProcNet \
+	./devices/profiles:FuzzParseLibrary ./harness/attribution:FuzzParseQueues \
+	./devices/sim/netfilter:FuzzIptables
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $$t"; $(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) "$${t%%:*}"; \

@@ -16,7 +16,7 @@ var _ = family(func(d *framework.Device) {
 	Describe("apps", func() {
 		It("installing an app "+d.Title(profiles.ActionInstallApp, "its package name"), Label(profiles.ActionInstallApp), func(ctx SpecContext) {
 			pkg = d.Canaries().Package(d.CanaryID("pkg"))
-			r := d.Act(profiles.ActionInstallApp, "", func() (*actions.Result, error) { return actions.InstallApp(ctx, d.Session(), pkg) })
+			r := d.Act(ctx, profiles.ActionInstallApp, "", func() (*actions.Result, error) { return actions.InstallApp(ctx, d.Session(), pkg) })
 			d.Expect(ctx, r)
 		}, framework.ActionTimeout)
 
@@ -24,7 +24,7 @@ var _ = family(func(d *framework.Device) {
 			if pkg.Value == "" {
 				Skip("the install spec did not run, so there is no app to open")
 			}
-			r := d.Act(profiles.ActionOpenApp, "", func() (*actions.Result, error) { return actions.OpenApp(ctx, d.Session(), pkg) })
+			r := d.Act(ctx, profiles.ActionOpenApp, "", func() (*actions.Result, error) { return actions.OpenApp(ctx, d.Session(), pkg) })
 			d.Expect(ctx, r)
 		}, framework.ActionTimeout)
 	})

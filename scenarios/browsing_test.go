@@ -16,31 +16,34 @@ var _ = family(func(d *framework.Device) {
 	Describe("browsing", func() {
 		It("incognito browsing "+d.Title(profiles.ActionBrowseIncognito, "the URL"), Label(profiles.ActionBrowseIncognito), func(ctx SpecContext) {
 			c := d.Canaries().URL(d.CanaryID("url"))
-			r := d.Act(profiles.ActionBrowseIncognito, "", func() (*actions.Result, error) { return actions.BrowseIncognito(ctx, d.Session(), c) })
+			r := d.Act(ctx, profiles.ActionBrowseIncognito, "", func() (*actions.Result, error) { return actions.BrowseIncognito(ctx, d.Session(), c) })
 			d.Expect(ctx, r)
 		}, framework.ActionTimeout)
 
 		It("search "+d.Title(profiles.ActionSearch, "the phrase"), Label(profiles.ActionSearch), func(ctx SpecContext) {
 			c := d.Canaries().Search(d.CanaryID("search"))
-			r := d.Act(profiles.ActionSearch, "", func() (*actions.Result, error) { return actions.Search(ctx, d.Session(), c) })
+			r := d.Act(ctx, profiles.ActionSearch, "", func() (*actions.Result, error) { return actions.Search(ctx, d.Session(), c) })
 			d.Expect(ctx, r)
 		}, framework.ActionTimeout)
 
 		if !expect.Conditional(d.Firmware(), profiles.ActionBrowseIncognito) {
 			return
 		}
-		// The switch exists on this firmware: with it off nothing may leak,
-		// and turning it back on brings the leak back. Ordered: the switch
-		// stays off for the second spec's set-up only through the journal.
-		for _, v := range []struct{ value, id, variant, title string }{
-			{"0", "url-switch-off", "aggregated switch off", "incognito browsing with the aggregated data collection switch off does not leak the URL"},
-			{"1", "url-switch-on", "aggregated switch on", "incognito browsing with the switch back on leaks the URL again"},
+		// The browser has the switch on this firmware: with it off nothing
+		// may leak, and turning it back on brings the leak back. Ordered:
+		// the second spec finds the switch as the first left it; the
+		// journal puts it back as it was after the run.
+		for _, v := range []struct {
+			on                 bool
+			id, variant, title string
+		}{
+			{false, "url-switch-off", "aggregated switch off", "incognito browsing with the browser's \"Enhanced incognito mode\" switch off does not leak the URL"},
+			{true, "url-switch-on", "aggregated switch on", "incognito browsing with the switch back on leaks the URL again"},
 		} {
 			It(v.title, Label(profiles.ActionBrowseIncognito), func(ctx SpecContext) {
-				ns, key := switchSetting(d)
-				d.Check(d.Session().PutSetting(ctx, ns, key, v.value))
+				d.Check(actions.SetSwitch(ctx, d.Session(), profiles.SwitchEnhancedIncognito, v.on))
 				c := d.Canaries().URL(d.CanaryID(v.id))
-				r := d.Act(profiles.ActionBrowseIncognito, v.variant, func() (*actions.Result, error) { return actions.BrowseIncognito(ctx, d.Session(), c) })
+				r := d.Act(ctx, profiles.ActionBrowseIncognito, v.variant, func() (*actions.Result, error) { return actions.BrowseIncognito(ctx, d.Session(), c) })
 				d.Expect(ctx, r)
 			}, framework.ActionTimeout)
 		}

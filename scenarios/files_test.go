@@ -13,7 +13,7 @@ var _ = family(func(d *framework.Device) {
 	Describe("files", func() {
 		It("creating a folder "+d.Title(profiles.ActionCreateFolder, "its name"), Label(profiles.ActionCreateFolder), func(ctx SpecContext) {
 			name := d.Canaries().Folder(d.CanaryID("folder"))
-			r := d.Act(profiles.ActionCreateFolder, "", func() (*actions.Result, error) { return actions.CreateFolder(ctx, d.Session(), name) })
+			r := d.Act(ctx, profiles.ActionCreateFolder, "", func() (*actions.Result, error) { return actions.CreateFolder(ctx, d.Session(), name) })
 			d.Expect(ctx, r)
 		}, framework.ActionTimeout)
 	})

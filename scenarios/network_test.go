@@ -15,7 +15,7 @@ var _ = family(func(d *framework.Device) {
 	Describe("network", func() {
 		It("connecting to Wi-Fi "+d.Title(profiles.ActionConnectWifi, "the SSID"), Label(profiles.ActionConnectWifi), func(ctx SpecContext) {
 			ssid := d.Canaries().SSID(d.CanaryID("ssid"))
-			r := d.Act(profiles.ActionConnectWifi, "", func() (*actions.Result, error) { return actions.ConnectWifi(ctx, d.Session(), ssid, 64) })
+			r := d.Act(ctx, profiles.ActionConnectWifi, "", func() (*actions.Result, error) { return actions.ConnectWifi(ctx, d.Session(), ssid, 64) })
 			d.Expect(ctx, r)
 		}, framework.ActionTimeout)
 	})

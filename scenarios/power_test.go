@@ -13,7 +13,7 @@ var _ = family(func(d *framework.Device) {
 	Describe("power", func() {
 		It("charging "+d.Title(profiles.ActionCharge, "the battery level"), Label(profiles.ActionCharge), func(ctx SpecContext) {
 			level := d.Canaries().Number(d.CanaryID("level"))
-			r := d.Act(profiles.ActionCharge, "", func() (*actions.Result, error) { return actions.Charge(ctx, d.Session(), "ac", level) })
+			r := d.Act(ctx, profiles.ActionCharge, "", func() (*actions.Result, error) { return actions.Charge(ctx, d.Session(), "ac", level) })
 			d.Expect(ctx, r)
 		}, framework.ActionTimeout)
 	})

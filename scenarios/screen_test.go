@@ -15,7 +15,7 @@ import (
 var _ = family(func(d *framework.Device) {
 	Describe("screen", func() {
 		It("locking the screen "+d.Title(profiles.ActionLockScreen, ""), Label(profiles.ActionLockScreen), func(ctx SpecContext) {
-			r := d.Act(profiles.ActionLockScreen, "", func() (*actions.Result, error) { return actions.LockScreen(ctx, d.Session()) })
+			r := d.Act(ctx, profiles.ActionLockScreen, "", func() (*actions.Result, error) { return actions.LockScreen(ctx, d.Session()) })
 			d.Expect(ctx, r)
 		}, framework.ActionTimeout)
 	})

@@ -21,8 +21,8 @@ var _ = family(func(d *framework.Device) {
 	Describe("settings", func() {
 		for _, t := range targets {
 			It("changing "+t.Namespace+":"+t.Key+" "+d.Title(profiles.ActionChangeSetting, "the new value"), Label(profiles.ActionChangeSetting), func(ctx SpecContext) {
-				v := d.Canaries().SettingValue(d.CanaryID("setting-" + strings.ReplaceAll(t.Key, "_", "-")))
-				r := d.Act(profiles.ActionChangeSetting, t.Namespace+":"+t.Key, func() (*actions.Result, error) {
+				v := actions.SettingCanary(d.Canaries(), d.CanaryID("setting-"+strings.ReplaceAll(t.Key, "_", "-")), t)
+				r := d.Act(ctx, profiles.ActionChangeSetting, t.Namespace+":"+t.Key, func() (*actions.Result, error) {
 					return actions.ChangeSetting(ctx, d.Session(), t.Namespace, t.Key, v)
 				})
 				d.Expect(ctx, r)
@@ -30,13 +30,3 @@ var _ = family(func(d *framework.Device) {
 		}
 	})
 })
-
-// switchSetting is the browser's aggregated data collection switch.
-func switchSetting(d *framework.Device) (string, string) {
-	sw := d.Profile().Actions.Browser.AggregatedSwitch
-	ns, key, ok := strings.Cut(sw, ":")
-	if !ok {
-		return "secure", sw
-	}
-	return ns, key
-}

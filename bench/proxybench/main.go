@@ -1,6 +1,9 @@
 // Command proxybench is the load generator and upstream behind
 // bench/proxy.sh. It starts each proxy pinned to core 0 (taskset), drives it
-// with keep-alive HTTPS clients through CONNECT, and prints a table.
+// with keep-alive HTTPS clients through CONNECT, or redirected as iptables
+// on a phone in transparent capture sends them (TLS straight to the proxy's
+// port, routed by its SNI), and prints a table, then the two ways of
+// reaching telltale's proxy side by side.
 package main
 
 import (
@@ -33,6 +36,7 @@ func main() {
 	work := flag.String("work", os.TempDir(), "directory for flow logs and CAs")
 	duration := flag.Duration("duration", 6*time.Second, "measured time per cell (after 1s warm-up)")
 	clientList := flag.String("clients", "1,16", "concurrent keep-alive clients per cell")
+	only := flag.String("only", "", "run only the setups whose name contains this (direct always runs)")
 	flag.Parse()
 	if *telltale == "" {
 		fmt.Fprintln(os.Stderr, "proxybench: -telltale is required (bench/proxy.sh builds it)")
@@ -47,10 +51,22 @@ func main() {
 		}
 		clients = append(clients, n)
 	}
-	if err := run(*telltale, *mitmdump, *work, *duration, clients); err != nil {
+	if err := run(*telltale, *mitmdump, *work, *duration, clients, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "proxybench:", err)
 		os.Exit(1)
 	}
+}
+
+// upstreamHost is the name the telltale cells ask for: by name, as apps do,
+// so a redirected connection's SNI can route it; the proxies map it to the
+// local upstream.
+const upstreamHost = "upstream.bench"
+
+// route is how a cell's clients reach the upstream.
+type route struct {
+	proxy    string // the proxy's address; "" for direct
+	redirect bool   // no proxy setting: connect to the proxy as if redirected
+	dialTo   string // direct: where upstreamHost is
 }
 
 type result struct {
@@ -71,7 +87,7 @@ type result struct {
 	coreBusy         [2]float64
 }
 
-func run(telltale, mitmdump, work string, d time.Duration, clients []int) error {
+func run(telltale, mitmdump, work string, d time.Duration, clients []int, only string) error {
 	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json")
@@ -79,39 +95,51 @@ func run(telltale, mitmdump, work string, d time.Duration, clients []int) error 
 	}))
 	up.StartTLS()
 	defer up.Close()
-	target := up.URL + "/track/v4"
+	upAddr := up.Listener.Addr().String()
+	named := "https://" + upstreamHost + "/track/v4"
 	body := bytes.Repeat([]byte(`{"event":"app_open","ts":1700000000,"pkg":"com.android.browser"},`), 32)[:2048]
 
 	var results []result
 	for _, n := range clients {
-		r, err := load("direct", "", target, body, n, d, 0)
+		r, err := load("direct", route{dialTo: upAddr}, named, body, n, d, 0)
 		if err != nil {
 			return err
 		}
 		results = append(results, r)
 	}
 	type proxyCase struct {
-		name  string
-		start func(dir, addr string) *exec.Cmd
-		flows func(dir string) int64
+		name     string
+		start    func(dir, addr string) *exec.Cmd
+		flows    func(dir string) int64
+		target   string
+		redirect bool
 	}
+	telltaleCmd := func(forward bool) func(dir, addr string) *exec.Cmd {
+		return func(dir, addr string) *exec.Cmd {
+			args := []string{"-c", "0", telltale, "proxy", "--listen", addr, "--control", "127.0.0.1:0",
+				"--ca-dir", filepath.Join(dir, "ca"), "--flows", filepath.Join(dir, "flows.jsonl")}
+			if forward {
+				args = append(args, "--mode", "forward", "--upstream-insecure", "--upstream-map", upstreamHost+":443="+upAddr)
+			}
+			return exec.Command("taskset", args...)
+		}
+	}
+	flowLog := func(dir string) int64 { return countLines(filepath.Join(dir, "flows.jsonl")) }
 	cases := []proxyCase{
-		{"telltale proxy (forward, recording)", func(dir, addr string) *exec.Cmd {
-			return exec.Command("taskset", "-c", "0", telltale, "proxy", "--listen", addr, "--control", "127.0.0.1:0",
-				"--ca-dir", filepath.Join(dir, "ca"), "--flows", filepath.Join(dir, "flows.jsonl"),
-				"--mode", "forward", "--upstream-insecure")
-		}, func(dir string) int64 { return countLines(filepath.Join(dir, "flows.jsonl")) }},
-		{"telltale proxy (sinkhole, recording)", func(dir, addr string) *exec.Cmd {
-			return exec.Command("taskset", "-c", "0", telltale, "proxy", "--listen", addr, "--control", "127.0.0.1:0",
-				"--ca-dir", filepath.Join(dir, "ca"), "--flows", filepath.Join(dir, "flows.jsonl"))
-		}, func(dir string) int64 { return countLines(filepath.Join(dir, "flows.jsonl")) }},
+		{"telltale proxy (forward, recording)", telltaleCmd(true), flowLog, named, false},
+		{"telltale proxy (forward, redirected)", telltaleCmd(true), flowLog, named, true},
+		{"telltale proxy (sinkhole, recording)", telltaleCmd(false), flowLog, named, false},
+		{"telltale proxy (sinkhole, redirected)", telltaleCmd(false), flowLog, named, true},
 		{"mitmdump 8.1.1 -w", func(dir, addr string) *exec.Cmd {
 			host, port, _ := net.SplitHostPort(addr)
 			return exec.Command("taskset", "-c", "0", mitmdump, "-q", "--listen-host", host, "--listen-port", port,
 				"--ssl-insecure", "--set", "confdir="+filepath.Join(dir, "conf"), "-w", filepath.Join(dir, "flows.mitm"))
-		}, func(string) int64 { return -1 }},
+		}, func(string) int64 { return -1 }, up.URL + "/track/v4", false},
 	}
 	for _, pc := range cases {
+		if !strings.Contains(pc.name, only) {
+			continue
+		}
 		for _, n := range clients {
 			dir, err := os.MkdirTemp(work, "cell-")
 			if err != nil {
@@ -129,7 +157,7 @@ func run(telltale, mitmdump, work string, d time.Duration, clients []int) error 
 				return fmt.Errorf("%s never listened on %s: %w\n%s", pc.name, addr, err, cmd.Stderr)
 			}
 			// taskset execs the proxy, so the pid is the proxy's.
-			r, err := load(pc.name, addr, target, body, n, d, cmd.Process.Pid)
+			r, err := load(pc.name, route{proxy: addr, redirect: pc.redirect}, pc.target, body, n, d, cmd.Process.Pid)
 			r.rssHW = rss(cmd.Process.Pid, "VmHWM")
 			cmd.Process.Signal(os.Interrupt)
 			waitOrKill(cmd, 10*time.Second)
@@ -142,12 +170,13 @@ func run(telltale, mitmdump, work string, d time.Duration, clients []int) error 
 		}
 	}
 	print(results)
+	compareRoutes(results)
 	return nil
 }
 
 // load runs n keep-alive clients for d after a one-second warm-up. pid is
 // the proxy's, 0 for direct.
-func load(name, proxy, target string, body []byte, n int, d time.Duration, pid int) (result, error) {
+func load(name string, via route, target string, body []byte, n int, d time.Duration, pid int) (result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), d+time.Second)
 	defer cancel()
 	measureFrom := time.Now().Add(time.Second)
@@ -159,9 +188,16 @@ func load(name, proxy, target string, body []byte, n int, d time.Duration, pid i
 		wg.Go(func() {
 			tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, MaxIdleConnsPerHost: 1,
 				TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{}} // HTTP/1.1 keep-alive
-			if proxy != "" {
-				pu, _ := url.Parse("http://" + proxy)
+			switch {
+			case via.redirect:
+				// What REDIRECT does on the phone: whatever the app dials
+				// ends at the proxy's port, and its TLS names the server.
+				tr.DialContext = dialOnly(via.proxy)
+			case via.proxy != "":
+				pu, _ := url.Parse("http://" + via.proxy)
 				tr.Proxy = http.ProxyURL(pu)
+			case via.dialTo != "":
+				tr.DialContext = dialOnly(via.dialTo)
 			}
 			defer tr.CloseIdleConnections()
 			hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
@@ -222,6 +258,56 @@ func load(name, proxy, target string, body []byte, n int, d time.Duration, pid i
 	r.p50 = lat[len(lat)/2]
 	r.p99 = lat[len(lat)*99/100]
 	return r, nil
+}
+
+// dialOnly connects to addr whatever the address asked for.
+func dialOnly(addr string) func(ctx context.Context, network, _ string) (net.Conn, error) {
+	var d net.Dialer
+	return func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return d.DialContext(ctx, network, addr)
+	}
+}
+
+// compareRoutes puts each telltale setup's redirected cells (transparent
+// capture) beside its CONNECT cells (the proxy setting): throughput, the
+// latency each adds over direct, and the proxy's CPU per request, which
+// other processes on a shared machine do not skew as they do throughput.
+func compareRoutes(rs []result) {
+	direct, byName := map[int]result{}, map[string]result{}
+	for _, r := range rs {
+		if r.name == "direct" {
+			direct[r.clients] = r
+		}
+		byName[fmt.Sprintf("%s/%d", r.name, r.clients)] = r
+	}
+	w := bufio.NewWriter(os.Stdout)
+	defer w.Flush()
+	fmt.Fprintln(w, "\ntransparent (redirected, routed by SNI) against CONNECT; goal: within 10%")
+	fmt.Fprintf(w, "%-10s %7s %12s %12s %7s %13s %13s %12s %12s %7s  %s\n", "mode", "clients", "CONNECT r/s", "redir r/s", "ratio",
+		"CONNECT +p50", "redir +p50", "CONNECT cpu", "redir cpu", "ratio", "verdict")
+	for _, mode := range []string{"forward", "sinkhole"} {
+		for _, r := range rs {
+			if r.name != "telltale proxy ("+mode+", recording)" {
+				continue
+			}
+			t, ok := byName[fmt.Sprintf("telltale proxy (%s, redirected)/%d", mode, r.clients)]
+			if !ok || r.rps == 0 {
+				continue
+			}
+			ratio := t.rps / r.rps
+			cpuC, cpuT := r.proxyCPU/r.rps, t.proxyCPU/t.rps
+			verdict := "within 10%"
+			switch {
+			case ratio < 0.9 && cpuT <= 1.1*cpuC:
+				verdict = "req/s off by >10%, CPU per request within 10%: the cores were shared"
+			case ratio < 0.9:
+				verdict = "SLOWER"
+			}
+			d := direct[r.clients]
+			fmt.Fprintf(w, "%-10s %7d %12.0f %12.0f %7.3f %13s %13s %10.0fus %10.0fus %7.3f  %s\n", mode, r.clients, r.rps, t.rps, ratio,
+				ms(r.p50-d.p50), ms(t.p50-d.p50), 1e6*cpuC, 1e6*cpuT, cpuT/cpuC, verdict)
+		}
+	}
 }
 
 func print(rs []result) {

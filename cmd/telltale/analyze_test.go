@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"crypto/aes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -22,6 +21,7 @@ import (
 	"telltale.dev/harness/capture/hartest"
 	"telltale.dev/harness/capture/mitmdumptest"
 	"telltale.dev/harness/leak"
+	"telltale.dev/protocols"
 )
 
 func gzipBytes(b []byte) []byte {
@@ -62,13 +62,9 @@ func writeCaptures(t *testing.T, dir string, cs []canary.Canary) (jsonl, har str
 	}
 	w.Close()
 
-	plain := gzipBytes([]byte(`[{"event":"app_open","package":"` + pkg + `"}]`))
-	pad := aes.BlockSize - len(plain)%aes.BlockSize
-	plain = append(plain, bytes.Repeat([]byte{byte(pad)}, pad)...)
-	block, _ := aes.NewCipher(key)
-	ct := make([]byte, len(plain))
-	for i := 0; i < len(ct); i += aes.BlockSize {
-		block.Encrypt(ct[i:], plain[i:])
+	ct, err := protocols.EncryptECB(key, gzipBytes([]byte(`[{"event":"app_open","package":"`+pkg+`"}]`)))
+	if err != nil {
+		t.Fatal(err)
 	}
 	upload := []capture.Flow{{Seq: 1, Kind: capture.KindHTTP, Request: &capture.Request{Method: "POST", URL: "https://tracking.intl.miui.com/track/v4",
 		Headers: []capture.Header{{Name: "Content-Type", Value: "application/octet-stream"}, {Name: "OT_SID", Value: "s9"}}, Body: ct},

@@ -57,6 +57,7 @@ func runProxy(ctx context.Context, args []string) int {
 	flows := fs.String("flows", "", "flow log to append to (JSON lines)")
 	modeName := fs.String("mode", "sinkhole", "sinkhole (answer locally) or forward (send upstream)")
 	transparent := fs.String("transparent", "", "also accept redirected TLS (routed by SNI) on this address")
+	appDir := fs.String("app-dir", "", "directory for per-app listeners (Unix sockets opened through POST /apps), so flows carry the app")
 	bodyLimit := fs.Int64("body-limit", mitm.DefaultBodyLimit, "bytes of each body to store; the rest is counted")
 	insecure := fs.Bool("upstream-insecure", false, "forward mode: do not verify upstream certificates (test upstreams)")
 	drain := fs.Duration("drain-timeout", mitm.DefaultDrainTimeout,
@@ -94,7 +95,7 @@ func runProxy(ctx context.Context, args []string) int {
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	if err := serveProxy(ctx, logger, proxyConfig{
-		listen: *listen, control: *control, transparent: *transparent, caDir: *caDir, flows: *flows,
+		listen: *listen, control: *control, transparent: *transparent, appDir: *appDir, caDir: *caDir, flows: *flows,
 		mode: mode, bodyLimit: *bodyLimit, insecure: *insecure, upstreams: upstreams, drain: *drain,
 	}); err != nil {
 		logger.Error("proxy stopped", "err", err)
@@ -104,12 +105,12 @@ func runProxy(ctx context.Context, args []string) int {
 }
 
 type proxyConfig struct {
-	listen, control, transparent, caDir, flows string
-	mode                                       mitm.Mode
-	bodyLimit                                  int64
-	insecure                                   bool
-	upstreams                                  map[string]string
-	drain                                      time.Duration
+	listen, control, transparent, appDir, caDir, flows string
+	mode                                               mitm.Mode
+	bodyLimit                                          int64
+	insecure                                           bool
+	upstreams                                          map[string]string
+	drain                                              time.Duration
 }
 
 func serveProxy(ctx context.Context, logger *slog.Logger, pc proxyConfig) error {
@@ -124,7 +125,7 @@ func serveProxy(ctx context.Context, logger *slog.Logger, pc proxyConfig) error 
 	defer log.Close()
 	srv, err := mitm.New(mitm.Config{
 		CA: authority, Log: log, Mode: pc.mode, UpstreamMap: pc.upstreams,
-		UpstreamInsecure: pc.insecure, BodyLimit: pc.bodyLimit, Logger: logger,
+		UpstreamInsecure: pc.insecure, BodyLimit: pc.bodyLimit, Logger: logger, AppDir: pc.appDir,
 	})
 	if err != nil {
 		return err

@@ -38,10 +38,11 @@ func TestRestoreAfterCrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	actions.Attach(s, actions.Options{AccessPoint: phoneAP{p}})
 	gen := canary.NewGenerator(7)
 	for _, do := range []func() (*actions.Result, error){
 		func() (*actions.Result, error) {
-			return actions.ChangeSetting(ctx, s, "system", "screen_brightness", gen.SettingValue("b"))
+			return actions.ChangeSetting(ctx, s, "system", "screen_brightness", gen.Number("b"))
 		},
 		func() (*actions.Result, error) { return actions.CreateFolder(ctx, s, gen.Folder("f")) },
 		func() (*actions.Result, error) { return actions.InstallApp(ctx, s, gen.Package("p")) },

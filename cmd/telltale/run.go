@@ -178,6 +178,12 @@ func printRun(dir string, code int, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "telltale run: print the matrix: %v\n", err)
 		return max(code, 1)
 	}
+	if c, ok, err := framework.ReadTruthCheck(dir); err != nil {
+		fmt.Fprintf(stderr, "telltale run: %v\n", err)
+		return max(code, 1)
+	} else if ok {
+		fmt.Fprintln(stdout, c)
+	}
 	return code
 }
 

@@ -99,7 +99,7 @@ func TestSoakSessionFaults(t *testing.T) {
 		at := time.Duration(rand.IntN(4000)) * time.Millisecond // Open plus one pass of actions takes about 4s
 		dir := filepath.Join(t.TempDir(), "run")
 		cycleStart := time.Now()
-		note := soakCycle(t, ctx, cycle, kind, at, faults[kind], l, forRun(base, dir))
+		note := soakCycle(t, ctx, cycle, kind, at, faults[kind], l, forRun(base, dir), phoneAP{p})
 		passes := restoreUntilClean(t, ctx, dir)
 		p.checkRestored(t)
 		if left := containersFor(t, dir); len(left) > 0 {
@@ -128,7 +128,7 @@ func TestSoakSessionFaults(t *testing.T) {
 // (at most three passes of the actions), closes the session and returns
 // what happened. The fault runs concurrently, at moment at after Open began.
 func soakCycle(t *testing.T, ctx context.Context, cycle int, kind string, at time.Duration, fault func(context.Context) error,
-	l lease.Lease, cfg session.Config) string {
+	l lease.Lease, cfg session.Config, ap actions.AccessPoint) string {
 	ctx, cancel := context.WithTimeout(ctx, 4*time.Minute)
 	defer cancel()
 	struck := make(chan error, 1)
@@ -143,10 +143,11 @@ func soakCycle(t *testing.T, ctx context.Context, cycle int, kind string, at tim
 	s, err := session.Open(ctx, l, cfg)
 	note := "struck during Open"
 	if err == nil {
+		actions.Attach(s, actions.Options{AccessPoint: ap})
 		gen := canary.NewGenerator(int64(cycle))
 		steps := []func() (*actions.Result, error){
 			func() (*actions.Result, error) {
-				return actions.ChangeSetting(ctx, s, "system", "screen_brightness", gen.SettingValue("b"))
+				return actions.ChangeSetting(ctx, s, "system", "screen_brightness", gen.Number("b"))
 			},
 			func() (*actions.Result, error) { return actions.CreateFolder(ctx, s, gen.Folder("f")) },
 			func() (*actions.Result, error) { return actions.InstallApp(ctx, s, gen.Package("p")) },

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"telltale.dev/fixtures/canary"
-	"telltale.dev/harness/leak"
 )
 
 //go:embed index.html.tmpl
@@ -50,7 +49,7 @@ type page struct {
 	Legend   []string
 }
 
-type counts struct{ Specs, Leaks, Failed, Findings, Flows, NotDecrypted int }
+type counts struct{ Specs, Leaks, Failed, Findings, Flows, NotDecrypted, Bypassed int }
 
 type column struct {
 	Dev  Device
@@ -68,8 +67,10 @@ type cell struct {
 	Text  string // what the cell says
 	Hosts []string
 	TLS   []string // hosts whose traffic could not be decrypted
-	Specs []int
-	Title string
+	// Bypass are connections around the proxy: "app -> remote/proto".
+	Bypass []string
+	Specs  []int
+	Title  string
 }
 
 type specView struct {
@@ -83,10 +84,11 @@ type specView struct {
 }
 
 type findingView struct {
-	F      leak.Finding
+	F      Finding
 	Canary canary.Canary
 	Steps  []step
 	Parts  []part
+	Delay  string // since the action began, "" when unknown
 }
 
 type step struct{ Name, Explain string }
@@ -189,6 +191,9 @@ func count(specs []SpecResult) counts {
 		if len(s.TLSFailures) > 0 {
 			c.NotDecrypted++
 		}
+		if len(s.Bypassed) > 0 {
+			c.Bypassed++
+		}
 		if s.Leaked() {
 			c.Leaks++
 		}
@@ -218,6 +223,7 @@ func matrix(specs []SpecResult, cols []column, col map[string]int) []row {
 		c.Specs = append(c.Specs, s.ID)
 		c.Hosts = mergeSorted(c.Hosts, s.LeakHosts())
 		c.TLS = mergeSorted(c.TLS, s.TLSHosts())
+		c.Bypass = mergeSorted(c.Bypass, s.BypassLines())
 		verdicts[i][j] = verdicts[i][j].Worse(s.Verdict())
 		c.Title = strings.TrimSpace(c.Title + fmt.Sprintf(" #%d %s", s.ID, s.State))
 		if s.Failure != "" {
@@ -279,6 +285,9 @@ func viewSpec(s SpecResult, c column) specView {
 			fv.Steps = append(fv.Steps, step{Name: name, Explain: explainStep(name)})
 		}
 		fv.Parts = highlight(f.Evidence, fv.Canary)
+		if f.Delay > 0 {
+			fv.Delay = f.Delay.Round(100 * time.Millisecond).String()
+		}
 		v.Findings = append(v.Findings, fv)
 	}
 	return v

@@ -24,8 +24,8 @@ func TestRenderEscapesTrafficAndShowsUnfinishedRuns(t *testing.T) {
 	c := canary.Canary{ID: "u", Value: `<img src=x onerror=alert(1)>`}
 	_, err = w.RecordSpec(run.SpecResult{
 		Device: "d1", Action: "browse-incognito", Canaries: []canary.Canary{c},
-		Findings: []leak.Finding{{Canary: "u", Host: "evil.example", URL: `https://evil.example/"><script>alert(2)</script>`,
-			Where: "body", Chain: []string{"base64"}, Evidence: `{"url":"` + c.Value + `"}`}},
+		Findings: []run.Finding{{Place: leak.Place{Finding: leak.Finding{Canary: "u", Host: "evil.example", URL: `https://evil.example/"><script>alert(2)</script>`,
+			Where: "body", Chain: []string{"base64"}, Evidence: `{"url":"` + c.Value + `"}`}}}},
 	}, []capture.Flow{{Seq: 1, Kind: capture.KindHTTP, Start: time.Now(), Request: &capture.Request{URL: "https://evil.example/"}}})
 	if err != nil {
 		t.Fatal(err)

@@ -23,21 +23,31 @@ var (
 	NoLeak       = Verdict{"clean", "no leak"}
 	Skipped      = Verdict{"skipped", "skipped"}
 	NotDecrypted = Verdict{"tls", "not decrypted"}
-	SpecFailed   = Verdict{"failed", "spec failed"}
-	Leaked       = Verdict{"leak", "LEAKED"}
+	// Bypassed: the phone opened connections around the proxy in the
+	// window, so what they carried was never seen.
+	Bypassed   = Verdict{"bypass", "bypassed the proxy"}
+	SpecFailed = Verdict{"failed", "spec failed"}
+	Leaked     = Verdict{"leak", "LEAKED"}
+	// LeakedLate is a leak at least one place of which came after the
+	// action's window (a batched upload), found by its canary.
+	LeakedLate = Verdict{"leak late", "LEAKED late"}
 )
 
-var verdictRank = []Verdict{NotRun, NoLeak, Skipped, NotDecrypted, SpecFailed, Leaked}
+var verdictRank = []Verdict{NotRun, NoLeak, Skipped, NotDecrypted, Bypassed, SpecFailed, Leaked, LeakedLate}
 
 // Verdict is the spec's own verdict. A spec that planted nothing
 // (lock-screen) and passed reads "no leak" like any other: what it made the
 // phone send is in its differential view.
 func (s SpecResult) Verdict() Verdict {
 	switch {
+	case s.Late():
+		return LeakedLate
 	case s.Leaked():
 		return Leaked
 	case s.State == StateFailed:
 		return SpecFailed
+	case len(s.Bypassed) > 0:
+		return Bypassed
 	case len(s.TLSFailures) > 0:
 		return NotDecrypted
 	case s.State == StateSkipped:

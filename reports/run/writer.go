@@ -171,6 +171,25 @@ func (w *Writer) RecordSpec(r SpecResult, flows []capture.Flow) (SpecResult, err
 	return r, err
 }
 
+// UpdateSpec changes a recorded spec in findings.json: what came after a
+// spec's window (a late leak, a failure the sweep found) belongs to it.
+func (w *Writer) UpdateSpec(id int, change func(*SpecResult)) error {
+	return w.locked(func() error {
+		f, err := readFindings(w.dir)
+		if err != nil {
+			return err
+		}
+		for i := range f.Specs {
+			if f.Specs[i].ID == id {
+				change(&f.Specs[i])
+				f.Specs[i].ID = id
+				return writeJSON(filepath.Join(w.dir, FindingsFile), f)
+			}
+		}
+		return fmt.Errorf("run: UpdateSpec: no spec %d in %s", id, w.dir)
+	})
+}
+
 // WriteFlows stores a device's whole flow log as flows/<device-slug>.jsonl,
 // one capture.Flow per line.
 func (w *Writer) WriteFlows(serial string, flows []capture.Flow) error {

@@ -12,6 +12,7 @@ import (
 
 	"telltale.dev/devices/profiles"
 	"telltale.dev/fixtures/canary"
+	"telltale.dev/harness/bypass"
 	"telltale.dev/harness/capture"
 	"telltale.dev/harness/leak"
 	"telltale.dev/reports/run"
@@ -47,7 +48,16 @@ type Phone struct {
 	// NotDecrypted lists hosts whose TLS the phone refuses (pinning): their
 	// flows are TLS failures instead of requests.
 	NotDecrypted []string
+	// Capture is the phone's capture mode ("" is proxy); in transparent
+	// capture every finding names the app that sent it (AppSender).
+	Capture string
+	// Bypass are connections every window of the phone saw going around
+	// the proxy (an app that ignores the proxy setting).
+	Bypass []bypass.Bypass
 }
+
+// AppSender is the app a transparent phone's findings name.
+var AppSender = capture.App{UID: 10068, Package: "com.miui.analytics"}
 
 // Spec is one action, as the scenario suite names it.
 type Spec struct{ Action, Variant string }
@@ -188,7 +198,7 @@ func Device(p Phone) run.Device {
 	d := run.Device{
 		Serial: p.Serial, Model: p.Model, Firmware: p.Firmware,
 		CAStore: "user", CAFingerprint: "sha256:3f2a9c", ProxyImage: "sha256:telltale-proxy", ProxyMode: "regular",
-		Host: "127.0.0.1:5037",
+		Host: "127.0.0.1:5037", Capture: cmp.Or(p.Capture, "proxy"),
 	}
 	switch {
 	case strings.HasPrefix(p.Firmware, "V11"):
@@ -245,11 +255,11 @@ func spec(p Phone, s Spec, pi, si, nflows int, seq *int64, start time.Time) (run
 				flows = append(flows, tlsFailure(*seq, at, host))
 				continue
 			}
-			r.Findings = append(r.Findings, leak.Finding{
-				Canary: c.ID, Entry: len(flows), Seq: *seq, Host: l.Host, Method: method,
+			r.Findings = append(r.Findings, run.Finding{Place: leak.Place{Finding: leak.Finding{
+				Canary: c.ID, Entry: len(flows), Seq: *seq, Time: at, Host: l.Host, Method: method,
 				URL: "https://" + l.Host + l.Path, Where: cmp.Or(l.Where, "body"), Chain: l.Chain,
-				Evidence: evidence(l, c), Endpoint: endpoint(l.Host),
-			})
+				Evidence: evidence(l, c), Endpoint: endpoint(l.Host), App: sender(p),
+			}, Requests: 1, LastSeq: *seq, Planted: leak.Planting{Seq: r.Window.StartSeq, Time: start}, Delay: at.Sub(start)}})
 		}
 		if hasHost(p.NotDecrypted, host) {
 			flows = append(flows, tlsFailure(*seq, at, host))
@@ -261,6 +271,7 @@ func spec(p Phone, s Spec, pi, si, nflows int, seq *int64, start time.Time) (run
 		f.Response = &capture.Response{Status: 200, Proto: "HTTP/1.1", BodySize: 2, Body: []byte("{}")}
 		flows = append(flows, f)
 	}
+	r.Bypassed = p.Bypass
 	r.Window.EndSeq, r.Window.End = *seq, start.Add(window)
 	r.End = r.Window.End
 	if s.Action == profiles.ActionLockScreen && strings.HasPrefix(p.Firmware, "V1") {
@@ -271,6 +282,15 @@ func spec(p Phone, s Spec, pi, si, nflows int, seq *int64, start time.Time) (run
 	// A spec fails when the phone leaked something its policy did not expect
 	// — here, never; a real suite sets it from its assertions.
 	return r, flows
+}
+
+// sender is the app a phone's findings name: known in transparent capture.
+func sender(p Phone) *capture.App {
+	if p.Capture != "transparent" {
+		return nil
+	}
+	app := AppSender
+	return &app
 }
 
 func tlsFailure(seq int64, at time.Time, host string) capture.Flow {

@@ -2,44 +2,50 @@ package recall
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"testing"
 	"text/tabwriter"
 
 	"telltale.dev/fixtures/canary"
+	"telltale.dev/harness/actions"
 	"telltale.dev/harness/capture"
 	"telltale.dev/harness/leak"
 )
 
-// checkIncremental replays the run's flow log into a leak.Session the way
-// the harness feeds one: flow by flow in log order, each canary planted at
-// the start mark of its first action's window, before the flows after it.
-// The session must find exactly what the whole-capture scan found (so
-// recall and false positives are the same), and every place must come after
-// its canary's planting.
-func checkIncremental(t *testing.T, plants map[string]*plant, flows []capture.Flow, whole leak.Report) {
+// checkIncremental replays the session's whole flow log into a
+// leak.Session the way the harness feeds one: flow by flow in log order,
+// each canary planted at the start mark of the first window that planted it
+// (windows in the order they ran), before the flows after it. The session
+// must find exactly what the whole-capture scan found (so recall and false
+// positives are the same), and every place must come after its canary's
+// planting.
+func checkIncremental(t *testing.T, windows []*actions.Result, flows []capture.Flow, whole leak.Report) {
 	t.Helper()
-	byStep := map[string][]canary.Canary{}
-	for _, id := range slices.Sorted(maps.Keys(plants)) {
-		p := plants[id]
-		byStep[p.actions[0]] = append(byStep[p.actions[0]], p.c)
+	byWindow := map[string][]canary.Canary{}
+	first := map[string]bool{}
+	for _, w := range windows {
+		for _, c := range w.Canaries {
+			if !first[c.ID] {
+				first[c.ID] = true
+				byWindow[w.Window] = append(byWindow[w.Window], c)
+			}
+		}
 	}
 	s := leak.NewSession()
 	planted := map[string]bool{}
 	for _, f := range flows {
 		if name, ok := strings.CutPrefix(f.Mark, "start:"); ok && f.Kind == capture.KindMark && !planted[name] {
 			planted[name] = true
-			if err := s.Plant(leak.Planting{Seq: f.Seq, Time: f.Start}, byStep[name]...); err != nil {
+			if err := s.Plant(leak.Planting{Seq: f.Seq, Time: f.Start}, byWindow[name]...); err != nil {
 				t.Fatalf("planting the canaries of %s: %v", name, err)
 			}
 		}
 		s.Add(f)
 	}
-	for step := range byStep {
-		if !planted[step] {
-			t.Errorf("the flow log has no start mark for %s, which plants %d canaries", step, len(byStep[step]))
+	for name, cs := range byWindow {
+		if !planted[name] {
+			t.Errorf("the flow log has no start mark for window %s, which plants %d canaries", name, len(cs))
 		}
 	}
 

@@ -5,9 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"maps"
-	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,13 +14,13 @@ import (
 
 	"github.com/onsi/gomega"
 
-	"telltale.dev/devices/adb/adbtest"
 	"telltale.dev/devices/profiles"
-	"telltale.dev/devices/sim/telemetry"
-	"telltale.dev/fixtures/apk"
+	"telltale.dev/devices/sim/sdk/groundtruth"
 	"telltale.dev/fixtures/canary"
-	"telltale.dev/harness/ca"
+	"telltale.dev/harness/actions"
+	"telltale.dev/harness/attribution"
 	"telltale.dev/harness/capture"
+	"telltale.dev/harness/expect"
 	"telltale.dev/harness/leak"
 	"telltale.dev/harness/matchers"
 	"telltale.dev/harness/proxy"
@@ -39,23 +36,21 @@ const (
 	hostMistat   = "data.mistat.intl.xiaomi.com"
 )
 
-// switchOffStep browses incognito after turning the browser's "aggregated
-// data collection" switch off: the 2020 fix stops that leak, MIUI 11 ignores
-// the switch.
-const switchOffStep = "browse-incognito-switch-off"
-
 // firmwares are the Redmi Note 8 versions the simulated phone has, with the
 // two leaks that tell them apart in the behaviour matrix.
 var firmwares = []struct {
 	version string
-	// switchIgnored: incognito visits leak even with the switch off.
-	switchIgnored bool
+	// browserSwitch: the firmware's Mi Browser (12.1.4 on) has the "aggregated
+	// data collection" switch, and with it off incognito visits are not
+	// reported; MIUI 11's 12.1.0 has none, so they leak whatever the user
+	// would want.
+	browserSwitch bool
 	// ssidOnCharge: the charging event carries the connected SSID.
 	ssidOnCharge bool
 }{
-	{"V11.0.3.0", true, false},
-	{"V12.0.2.0", false, false},
-	{"V12.5.1.0", false, true},
+	{"V11.0.3.0", false, false},
+	{"V12.0.2.0", true, false},
+	{"V12.5.1.0", true, true},
 }
 
 // plant is a canary the test puts on the phone, the actions that plant it,
@@ -75,13 +70,14 @@ type result struct {
 }
 
 // TestRecallEndToEnd measures the detector against the simulated phone's
-// ground truth: each firmware of the Redmi Note 8 is connected to a real adb
-// server, sends through the recording proxy's container with the proxy's CA
-// in its system store, and goes through every user action with fresh
-// canaries. Every canary-carrying event the phone delivered must be found in
-// a request to the event's host, nothing else may be found, and what the
-// firmware must not leak is not found. Background noise stays on, so the
-// detector also sees requests that carry no canary.
+// ground truth: each firmware of the Redmi Note 8 is leased in a harness
+// session on a real adb server, sends through the recording proxy's
+// container with the proxy's CA in its system store, and goes through every
+// user action, done as a person does it, with fresh canaries. Every
+// canary-carrying event the phone delivered must be found in a request to
+// the event's host, nothing else may be found, and what the firmware must
+// not leak is not found. Background noise stays on, so the detector also
+// sees requests that carry no canary.
 func TestRecallEndToEnd(t *testing.T) {
 	seed := *seedFlag
 	if seed == 0 {
@@ -89,46 +85,42 @@ func TestRecallEndToEnd(t *testing.T) {
 	}
 	t.Logf("canary seed %d (reproduce with -args -recall.seed=%d)", seed, seed)
 
-	client := adbtest.StartServer(t)
-	authority, err := ca.New("telltale recall test CA")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
 	defer cancel()
 	img, err := proxy.BuildImage(ctx)
 	if err != nil {
 		t.Fatalf("building the proxy image (needs a Docker engine and the Go toolchain): %v", err)
 	}
-	all, err := profiles.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	prof := profiles.ByName(all, "redmi-note-8")
-	if prof == nil {
-		t.Fatalf("no redmi-note-8 profile among %v", profiles.Names(all))
-	}
 
-	var results []result
-	for i, fw := range firmwares {
-		t.Run(fw.version, func(t *testing.T) {
-			r := startRig(t, ctx, client, img, authority, prof, fw.version)
-			gen := canary.NewGenerator(seed + int64(i))
-			res := runActions(t, r, gen, fw.switchIgnored, fw.ssidOnCharge)
-			res.firmware = fw.version
-			results = append(results, res)
-		})
-	}
+	results := make([]result, len(firmwares))
+	// The firmwares run side by side (as many as -test.parallel allows):
+	// most of a run is waiting for the SDKs' uploads, and each has its own
+	// adb server, phone and proxy container.
+	t.Run("firmware", func(t *testing.T) {
+		for i, fw := range firmwares {
+			t.Run(fw.version, func(t *testing.T) {
+				t.Parallel()
+				b := openBench(t, ctx, img, fw.version)
+				gen := canary.NewGenerator(seed + int64(i))
+				res := runActions(t, ctx, b, gen, fw.browserSwitch, fw.ssidOnCharge)
+				res.firmware = fw.version
+				results[i] = res
+			})
+		}
+	})
 
-	var b strings.Builder
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	var sb strings.Builder
+	tw := tabwriter.NewWriter(&sb, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "firmware\tcanary events\tfound\trecall\tfalse positives\tcanaries leaking (of planted)\tevent flows")
 	for _, r := range results {
+		if r.firmware == "" {
+			continue // its subtest failed before it had a result
+		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%d\t%d/%d\t%d\n", r.firmware, r.events, r.found, percent(r.found, r.events),
 			r.extra, r.canariesLeaked, r.canariesTotal, r.flows)
 	}
 	tw.Flush()
-	t.Logf("recall against the ground truth:\n%s", b.String())
+	t.Logf("recall against the ground truth:\n%s", sb.String())
 }
 
 func percent(n, of int) string {
@@ -138,9 +130,11 @@ func percent(n, of int) string {
 	return strconv.FormatFloat(100*float64(n)/float64(of), 'f', 1, 64) + "%"
 }
 
-// runActions drives every action of the behaviour matrix over adb and checks
-// what the proxy recorded against the ground truth and the matrix.
-func runActions(t *testing.T, r *rig, gen *canary.Generator, switchIgnored, ssidOnCharge bool) result {
+// runActions does every action of the behaviour matrix through the harness
+// and checks the session's flow log against the ground truth and the matrix.
+func runActions(t *testing.T, ctx context.Context, b *bench, gen *canary.Generator, browserSwitch, ssidOnCharge bool) result {
+	s := b.s
+	prof, fw := s.Profile(), s.Firmware()
 	onlyIf := func(cond bool, hosts ...string) []string {
 		if cond {
 			return hosts
@@ -149,7 +143,7 @@ func runActions(t *testing.T, r *rig, gen *canary.Generator, switchIgnored, ssid
 	}
 	plants := map[string]*plant{
 		"url":     {c: gen.URL("url"), actions: []string{profiles.ActionBrowseIncognito}, hosts: []string{hostSA}},
-		"url-off": {c: gen.URL("url-off"), actions: []string{profiles.ActionBrowseIncognito}, hosts: onlyIf(switchIgnored, hostSA)},
+		"url-off": {c: gen.URL("url-off"), actions: []string{profiles.ActionBrowseIncognito}, hosts: onlyIf(!browserSwitch, hostSA)},
 		"search":  {c: gen.Search("search"), actions: []string{profiles.ActionSearch}, hosts: []string{hostSA}},
 		"package": {c: gen.Package("package"), actions: []string{profiles.ActionInstallApp, profiles.ActionOpenApp}, hosts: []string{hostSecurity, hostOneTrack}},
 		"level":   {c: gen.Number("level"), actions: []string{profiles.ActionCharge}, hosts: []string{hostOneTrack}},
@@ -161,109 +155,84 @@ func runActions(t *testing.T, r *rig, gen *canary.Generator, switchIgnored, ssid
 	for _, id := range slices.Sorted(maps.Keys(plants)) {
 		canaries = append(canaries, plants[id].c)
 	}
-	value := func(id string) string { return plants[id].c.Value }
-	prof := r.prof
-	charge := prof.Actions.Charge
+	if got := expect.Conditional(fw, profiles.ActionBrowseIncognito); got != browserSwitch {
+		t.Fatalf("profile %s %s: incognito leak conditional on a switch is %v, the behaviour matrix says %v", prof.Name, fw.Version, got, browserSwitch)
+	}
 
-	// The phone sends its first config fetch five seconds after it starts.
-	r.idle(12 * time.Second)
-	r.step(profiles.ActionBrowseIncognito, func() { r.browse(value("url")) })
-	r.step(profiles.ActionSearch, func() {
-		// Percent-encoded (%20, not +), as a browser's address bar does.
-		q := strings.ReplaceAll(url.QueryEscape(value("search")), "+", "%20")
-		r.browse(fmt.Sprintf(prof.Actions.Browser.SearchURL, q))
-	})
-	r.step(profiles.ActionInstallApp, func() {
-		b, err := apk.Build(apk.Options{Package: value("package"), Label: "Recall"})
-		if err != nil {
-			t.Fatal(err)
+	var windows []*actions.Result
+	act := func(what string) func(*actions.Result, error) *actions.Result {
+		return func(r *actions.Result, err error) *actions.Result {
+			t.Helper()
+			if err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+			windows = append(windows, r)
+			return r
 		}
-		path := filepath.Join(t.TempDir(), "app.apk")
-		if err := os.WriteFile(path, b, 0o644); err != nil {
-			t.Fatal(err)
+	}
+	b.awaitNoise(t, ctx, 20*time.Second)
+	idle := act("idle baseline")(actions.Baseline(ctx, s))
+	c := func(id string) canary.Canary { return plants[id].c }
+	act(profiles.ActionBrowseIncognito)(actions.BrowseIncognito(ctx, s, c("url")))
+	act(profiles.ActionSearch)(actions.Search(ctx, s, c("search")))
+	act(profiles.ActionInstallApp)(actions.InstallApp(ctx, s, c("package")))
+	act(profiles.ActionOpenApp)(actions.OpenApp(ctx, s, c("package")))
+	act(profiles.ActionCharge)(actions.Charge(ctx, s, "ac", c("level")))
+	act(profiles.ActionChangeSetting)(actions.ChangeSetting(ctx, s, "global", "device_name", c("setting")))
+	act(profiles.ActionCreateFolder)(actions.CreateFolder(ctx, s, c("folder")))
+	// The level the charger is plugged at after joining is not a canary:
+	// the SSID is what the later firmware adds to that charging event.
+	act(profiles.ActionConnectWifi)(actions.ConnectWifi(ctx, s, c("ssid"), 50))
+	lock := act(profiles.ActionLockScreen)(actions.LockScreen(ctx, s))
+	// MIUI 11's browser has no switch to turn off: this visit must leak
+	// like the first.
+	if browserSwitch {
+		if err := actions.SetSwitch(ctx, s, profiles.SwitchEnhancedIncognito, false); err != nil {
+			t.Fatalf("turning the browser's switch off: %v", err)
 		}
-		if err := r.dev.Install(r.ctx, path); err != nil {
-			t.Fatalf("installing the canary app: %v", err)
-		}
-	})
-	r.step(profiles.ActionOpenApp, func() {
-		r.sh("monkey -p", value("package"), "-c", "android.intent.category.LAUNCHER", "1")
-	})
-	r.step(profiles.ActionCharge, func() {
-		r.sh(fmt.Sprintf(charge.Plug, "ac"))
-		r.sh(fmt.Sprintf(charge.Level, mustAtoi(t, value("level"))))
-	})
-	r.step(profiles.ActionChangeSetting, func() {
-		target := settingTarget(t, prof, "device_name")
-		r.sh("settings put "+target.Namespace+" "+target.Key, value("setting"))
-	})
-	r.step(profiles.ActionCreateFolder, func() {
-		r.sh("mkdir -p", prof.Actions.FolderRoot+"/"+value("folder"))
-	})
-	r.step(profiles.ActionConnectWifi, func() {
-		// Unplugged first, so that plugging in after joining the network
-		// makes the charging event that carries the SSID on later firmware.
-		r.sh(charge.Unplug)
-		r.sh("cmd wifi connect-network", value("ssid"), "open")
-		r.sh(fmt.Sprintf(charge.Plug, "ac"))
-	})
-	r.step(profiles.ActionLockScreen, func() { r.sh("input keyevent 26") })
-	r.step(switchOffStep, func() {
-		ns, key, ok := strings.Cut(prof.Actions.Browser.AggregatedSwitch, ":")
-		if !ok {
-			t.Fatalf("profile %s: aggregated_switch %q is not NAMESPACE:KEY", prof.Name, prof.Actions.Browser.AggregatedSwitch)
-		}
-		r.sh("settings put "+ns+" "+key, "0")
-		r.browse(value("url-off"))
-	})
+	}
+	act(profiles.ActionBrowseIncognito + " (switch off)")(actions.BrowseIncognito(ctx, s, c("url-off")))
 
-	truth, flows := r.settle()
-	report := leak.New(canaries).Scan(flows)
-	res := checkAgainstTruth(t, prof, r.phone.Firmware(), plants, truth, flows, report)
-	checkIncremental(t, plants, flows, report)
-	checkDifferential(t, flows)
-	return res
-}
-
-func mustAtoi(t *testing.T, s string) int {
-	t.Helper()
-	n, err := strconv.Atoi(s)
+	// Whatever the apps still hold goes out, and is read, before the
+	// ground truth is: an event the phone still queues would count as
+	// missed.
+	sw, err := attribution.For(s).Sweep(ctx)
 	if err != nil {
-		t.Fatalf("number canary %q: %v", s, err)
+		t.Fatalf("sweep: %v", err)
 	}
-	return n
-}
-
-func settingTarget(t *testing.T, prof *profiles.Profile, key string) profiles.SettingTarget {
-	t.Helper()
-	for _, s := range prof.Actions.Settings {
-		if s.Key == key {
-			return s
-		}
+	if !sw.Drained {
+		t.Fatalf("the phone's telemetry queues did not drain within %v: %v", sw.Waited, sw.Queues)
 	}
-	t.Fatalf("profile %s lists no setting %q among %v", prof.Name, key, prof.Actions.Settings)
-	return profiles.SettingTarget{}
+	truth, flows := b.settle(t, ctx)
+	report := leak.New(canaries).Scan(flows)
+	res := checkAgainstTruth(t, prof, fw, plants, truth, flows, idle.StartSeq, report)
+	checkIncremental(t, windows, flows, report)
+	checkDifferential(t, flows, idle, lock)
+	return res
 }
 
 // leakKey is a canary sent to one host.
 type leakKey struct{ id, host string }
 
+// checkAgainstTruth compares the whole flow log and what the detector
+// found in it with the ground truth and the behaviour matrix. Flows before
+// seq from are the session's own preparation (its probe request).
 func checkAgainstTruth(t *testing.T, prof *profiles.Profile, fw *profiles.Firmware, plants map[string]*plant,
-	truth []telemetry.Record, flows []capture.Flow, report leak.Report) result {
+	truth []groundtruth.Record, flows []capture.Flow, from int64, report leak.Report) result {
 	g := gomega.NewWithT(t)
 
-	// Every request the phone made arrived decrypted, and every event the
-	// phone says it delivered is one request in the flow log.
+	// Every request the phone made arrived decrypted, and every upload the
+	// phone says was accepted is one request in the flow log.
 	for _, f := range flows {
 		switch {
-		case f.Kind == capture.KindMark:
+		case f.Seq < from, f.Kind == capture.KindMark:
 		case f.Kind != capture.KindHTTP:
 			t.Errorf("flow %d is %s (%s %s), want only decrypted HTTP", f.Seq, f.Kind, f.Error, tlsAlert(f))
 		case requestURL(f) == nil || !slices.Contains(prof.TelemetryHosts(), requestURL(f).Hostname()):
 			t.Errorf("flow %d went to %s, not a telemetry host of %s", f.Seq, f.Request.URL, prof.Name)
 		}
 	}
-	for _, rec := range truth {
+	for _, rec := range groundtruth.Latest(truth) {
 		if rec.Action != "" && !rec.Delivered {
 			t.Errorf("%s event %s for %s was not delivered (%s)", rec.Host, rec.Event, rec.Action, rec.Reason)
 		}
@@ -278,27 +247,34 @@ func checkAgainstTruth(t *testing.T, prof *profiles.Profile, fw *profiles.Firmwa
 		t.Error("the ground truth has no delivered background event: the run did not include noise")
 	}
 	events := eventFlows(prof, flows)
-	if got, want := len(events), len(delivered(truth)); got != want {
-		t.Errorf("the proxy logged %d event flows to telemetry hosts, the ground truth has %d delivered events", got, want)
+	if got, want := len(events), groundtruth.Uploads(truth); got != want {
+		t.Errorf("the proxy logged %d event flows to telemetry hosts, the ground truth has %d accepted uploads", got, want)
 	}
 
 	// The canary each delivered event carried, per host, against the
-	// requests to that host the detector found it in. Each event is its own
-	// request, so the counts are equal when every event was found (recall)
-	// and nothing else was (no false positives).
+	// requests to that host the detector found it in. Events of one batch
+	// share their upload, so the uploads carrying a canary and the
+	// requests it was found in are equal in number when every event was
+	// found (recall) and nothing else was (no false positives).
 	byValue := map[string]string{}
 	for id, p := range plants {
 		byValue[p.c.Value] = id
 	}
-	want := map[leakKey]int{}
+	uploads := map[leakKey]map[string]bool{}
 	for _, rec := range delivered(truth) {
-		seen := map[string]bool{}
 		for _, v := range rec.Values {
-			if id, ok := byValue[v]; ok && !seen[id] {
-				seen[id] = true
-				want[leakKey{id, rec.Host}]++
+			if id, ok := byValue[v]; ok {
+				k := leakKey{id, rec.Host}
+				if uploads[k] == nil {
+					uploads[k] = map[string]bool{}
+				}
+				uploads[k][rec.Upload] = true
 			}
 		}
+	}
+	want := map[leakKey]int{}
+	for k, ups := range uploads {
+		want[k] = len(ups)
 	}
 	gotFlows := map[leakKey]map[int64]bool{}
 	for _, f := range report.Findings {
@@ -322,10 +298,10 @@ func checkAgainstTruth(t *testing.T, prof *profiles.Profile, fw *profiles.Firmwa
 		res.found += min(w, got)
 		res.extra += max(got-w, 0)
 		if got < w {
-			t.Errorf("recall: %s (%q) went to %s in %d delivered events, found in %d requests", k.id, plants[k.id].c.Value, k.host, w, got)
+			t.Errorf("recall: %s (%q) went to %s in %d accepted uploads, found in %d requests", k.id, plants[k.id].c.Value, k.host, w, got)
 		}
 		if got > w {
-			t.Errorf("false positive: %s found in %d requests to %s, the ground truth has %d such events", k.id, got, k.host, w)
+			t.Errorf("false positive: %s found in %d requests to %s, the ground truth has %d uploads carrying it", k.id, got, k.host, w)
 		}
 	}
 	if len(report.Capped) > 0 {
@@ -337,7 +313,7 @@ func checkAgainstTruth(t *testing.T, prof *profiles.Profile, fw *profiles.Firmwa
 	// what this firmware must not leak at all.
 	var table strings.Builder
 	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "canary\tvalue\thost\tevents\tfound in\tchain")
+	fmt.Fprintln(tw, "canary\tvalue\thost\tuploads\tfound in\tchain")
 	for _, id := range slices.Sorted(maps.Keys(plants)) {
 		p := plants[id]
 		if len(p.hosts) == 0 {
@@ -405,21 +381,28 @@ func tlsAlert(f capture.Flow) string {
 }
 
 // checkDifferential: locking the screen plants no canary, so what it sends
-// shows only in the differential view, its window against the idle one.
-func checkDifferential(t *testing.T, flows []capture.Flow) {
+// shows only in the differential view, its window against the idle one,
+// both taken from the session's whole flow log by their marks; the view the
+// harness gave the action must show the same.
+func checkDifferential(t *testing.T, flows []capture.Flow, idle, lock *actions.Result) {
 	windows := map[string]capture.Window{}
 	for _, w := range capture.Windows(flows) {
 		windows[w.Name] = w
 	}
-	idle, ok1 := windows[idleStep]
-	lock, ok2 := windows[profiles.ActionLockScreen]
+	iw, ok1 := windows[idle.Window]
+	lw, ok2 := windows[lock.Window]
 	if !ok1 || !ok2 {
-		t.Errorf("flow log windows %v, want %s and %s", slices.Sorted(maps.Keys(windows)), idleStep, profiles.ActionLockScreen)
+		t.Errorf("flow log windows %v, want %s and %s", slices.Sorted(maps.Keys(windows)), idle.Window, lock.Window)
 		return
 	}
-	d := leak.Differential(capture.Between(flows, idle), capture.Between(flows, lock))
-	if !slices.Contains(d.Hosts, hostMistat) || !slices.Contains(d.Paths, hostMistat+"/mistats/v3") || !slices.Contains(d.Events, "screen_lock") {
-		t.Errorf("differential view of %s: %+v, want host %s, its /mistats/v3 and event screen_lock", profiles.ActionLockScreen, d, hostMistat)
+	d := leak.Differential(capture.Between(flows, iw), capture.Between(flows, lw))
+	for _, view := range []struct {
+		by string
+		d  leak.Diff
+	}{{"the flow log", d}, {"the lock-screen action", lock.Diff}} {
+		if !slices.Contains(view.d.Hosts, hostMistat) || !slices.Contains(view.d.Paths, hostMistat+"/mistats/v3") || !slices.Contains(view.d.Events, "screen_lock") {
+			t.Errorf("differential view of %s from %s: %+v, want host %s, its /mistats/v3 and event screen_lock", lock.Window, view.by, view.d, hostMistat)
+		}
 	}
-	t.Logf("differential view of %s against %s: hosts %v, paths %v, events %v", profiles.ActionLockScreen, idleStep, d.Hosts, d.Paths, d.Events)
+	t.Logf("differential view of %s against %s: hosts %v, paths %v, events %v", lock.Window, idle.Window, d.Hosts, d.Paths, d.Events)
 }

@@ -2,206 +2,145 @@ package recall
 
 import (
 	"context"
-	"net"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"telltale.dev/devices/adb"
+	"github.com/testcontainers/testcontainers-go"
+
 	"telltale.dev/devices/profiles"
 	"telltale.dev/devices/sim"
-	simrig "telltale.dev/devices/sim/rig"
-	"telltale.dev/devices/sim/telemetry"
-	"telltale.dev/harness/androidca"
-	"telltale.dev/harness/ca"
+	"telltale.dev/devices/sim/sdk/groundtruth"
+	"telltale.dev/harness/actions"
 	"telltale.dev/harness/capture"
 	"telltale.dev/harness/proxy"
+	"telltale.dev/harness/session"
+	"telltale.dev/harness/session/sessiontest"
 	"telltale.dev/protocols"
 )
 
-// proxyPort is the port the phone's http_proxy names; adb reverse carries it
-// to the proxy container's published port, as the harness does with a real
-// phone.
-const proxyPort = "8080"
-
-// rig is one firmware's run: a simulated phone on the test's adb server,
-// sending through a proxy container of its own, so no request of another
-// phone can land in its flow log.
-type rig struct {
-	t     *testing.T
-	ctx   context.Context
-	prof  *profiles.Profile
-	phone *sim.Phone
-	dev   *adb.Device
-	rec   proxy.Recorder
-	truth *telemetry.TruthLog
+// bench is one firmware's run: a simulated phone leased in a harness
+// session whose recording proxy is a container of its own, so no request of
+// another phone can land in its flow log, and the phone's ground truth.
+type bench struct {
+	rig   *sessiontest.Rig
+	s     *session.Session
+	truth *groundtruth.Log
 }
 
-func startRig(t *testing.T, ctx context.Context, client *adb.Client, img string, authority *ca.CA, prof *profiles.Profile, firmware string) *rig {
+// openBench starts a Redmi Note 8 on firmware and leases it as the framework
+// does: the proxy container, the CA in the system store through su, adb
+// reverse, http_proxy and the probe; the session is restored when the test
+// ends.
+func openBench(t *testing.T, ctx context.Context, img, firmware string) *bench {
 	t.Helper()
-	rec, err := proxy.Run(ctx, img, proxy.WithCA(authority.CertPEM(), authority.KeyPEM()))
+	truth := &groundtruth.Log{}
+	rig := sessiontest.New(t, "redmi-note-8", firmware, func(c *sim.Config) {
+		c.Truth = truth
+		c.Seed = "recall-" + firmware
+		// The SDKs' own pace (15 s batches of several events, $AppEnd
+		// flushes, OneTrack's priorities): the detector must find each
+		// event inside the batch that carried it, as on a real phone.
+		c.TelemetryTiming = "realistic"
+	})
+	cfg := rig.Config(t)
+	cfg.ProxyName = "telltale-proxy-recall-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	cfg.StartProxy = func(ctx context.Context, flowDir, name string) (proxy.Recorder, error) {
+		return proxy.Run(ctx, img, proxy.WithCA(rig.CA.CertPEM(), rig.CA.KeyPEM()), proxy.WithFlowDir(flowDir), testcontainers.WithName(name))
+	}
+	octx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	s, err := session.Open(octx, rig.Lease, cfg)
 	if err != nil {
-		t.Fatalf("starting the proxy container: %v", err)
+		t.Fatalf("leasing the simulated phone: %v", err)
 	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		if err := rec.Terminate(ctx); err != nil {
-			t.Errorf("removing the proxy container: %v", err)
+		if err := s.Close(ctx); err != nil {
+			t.Errorf("closing the session (restoring the phone, removing the proxy): %v", err)
 		}
 	})
-	truth := &telemetry.TruthLog{}
-	bench := simrig.On(client)
-	t.Cleanup(func() {
-		if err := bench.Close(context.Background()); err != nil {
-			t.Errorf("stopping the simulated phone: %v", err)
-		}
-	})
-	phone, err := bench.Start(ctx, sim.Config{Model: prof.Name, Firmware: firmware, Truth: truth, Seed: "recall-" + firmware})
-	if err != nil {
-		t.Fatalf("starting the simulated %s %s: %v", prof.Name, firmware, err)
-	}
-	r := &rig{t: t, ctx: ctx, prof: prof, phone: phone, dev: client.Device(phone.Serial()), rec: rec, truth: truth}
-
-	r.installSystemCA(authority)
-	addr, err := rec.ProxyAddr(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, hostPort, err := net.SplitHostPort(addr)
-	if err != nil {
-		t.Fatalf("proxy address %q: %v", addr, err)
-	}
-	if err := r.dev.Reverse(ctx, "tcp:"+proxyPort, "tcp:"+hostPort); err != nil {
-		t.Fatalf("adb reverse tcp:%s tcp:%s: %v", proxyPort, hostPort, err)
-	}
-	r.sh("settings put global http_proxy", "127.0.0.1:"+proxyPort)
-	return r
+	actions.Attach(s, actions.Options{Log: testLog{t}, AccessPoint: rig.AccessPoint()})
+	return &bench{rig: rig, s: s, truth: truth}
 }
 
-// installSystemCA puts the proxy's CA into the system store the way the
-// harness does on a rooted production phone (harness/androidca): through
-// su, a tmpfs over the read-only store holding the phone's own CAs plus
-// ours, under the subject-hash name Android looks up.
-func (r *rig) installSystemCA(authority *ca.CA) {
-	r.t.Helper()
-	root, ok, err := androidca.FindSu(r.ctx, r.dev)
-	if err != nil || !ok {
-		r.t.Fatalf("the simulated %s has no working su (%v)", r.prof.Name, err)
-	}
-	if err := androidca.InstallSystem(r.ctx, r.dev, authority, root, r.phone.Firmware().SDK, nil); err != nil {
-		r.t.Fatalf("installing the CA: %v", err)
-	}
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
 }
 
-// sh runs a command on the phone over adb; cmd is a command line, each of
-// args one quoted word.
-func (r *rig) sh(cmd string, args ...string) string {
-	r.t.Helper()
-	out, err := r.dev.RunCommand(r.ctx, cmd, args...)
-	if err != nil {
-		r.t.Fatalf("adb shell %s %s: %v", cmd, strings.Join(args, " "), err)
-	}
-	return out
-}
-
-// browse opens u in the browser's incognito tab, as the browse-incognito and
-// search actions do.
-func (r *rig) browse(u string) {
-	r.t.Helper()
-	b := r.prof.Actions.Browser
-	r.sh("am start -a android.intent.action.VIEW -d", u, "-n", b.Component, "--ez", b.IncognitoExtra, "true")
-}
-
-// step runs one action inside its window of the flow log ("start:NAME" and
-// "end:NAME" marks), waiting for the phone's telemetry to go out before
-// closing it.
-func (r *rig) step(name string, do func()) {
-	r.t.Helper()
-	if _, err := r.rec.Mark(r.ctx, "start:"+name); err != nil {
-		r.t.Fatalf("marking the start of %s: %v", name, err)
-	}
-	do()
-	if err := r.phone.Flush(r.ctx); err != nil {
-		r.t.Fatalf("after %s: %v", name, err)
-	}
-	if _, err := r.rec.Mark(r.ctx, "end:"+name); err != nil {
-		r.t.Fatalf("marking the end of %s: %v", name, err)
-	}
-}
-
-// idleStep is the window with no action, the differential view's baseline.
-const idleStep = "idle"
-
-// idle records a window in which the user does nothing, lasting until the
-// phone's background noise (a config fetch every few seconds) has shown up
-// in it, so that the run always includes requests that carry no canary.
-func (r *rig) idle(limit time.Duration) {
-	r.t.Helper()
-	start, err := r.rec.Mark(r.ctx, "start:"+idleStep)
-	if err != nil {
-		r.t.Fatalf("marking the idle window: %v", err)
-	}
+// awaitNoise waits until the phone's background requests (its first config
+// fetch, ten seconds after boot) are in the flow log, so that every run
+// gives the detector requests that carry no canary.
+func (b *bench) awaitNoise(t *testing.T, ctx context.Context, limit time.Duration) {
+	t.Helper()
 	deadline := time.Now().Add(limit)
+	var since int64
 	for {
-		flows, err := proxy.WaitFlows(r.ctx, r.rec, start.Seq, time.Until(deadline))
+		flows, err := b.s.WaitFlows(ctx, since, time.Until(deadline))
 		if err != nil {
-			r.t.Fatalf("waiting for background noise: %v", err)
+			t.Fatalf("waiting for background noise: %v", err)
 		}
-		if len(eventFlows(r.prof, flows)) > 0 {
-			break
+		if len(eventFlows(b.s.Profile(), flows)) > 0 {
+			return
+		}
+		for _, f := range flows {
+			since = max(since, f.Seq)
 		}
 		if time.Now().After(deadline) {
-			r.t.Fatalf("the idle phone sent no background request within %v", limit)
+			t.Fatalf("the idle phone sent no background request within %v", limit)
 		}
-	}
-	if err := r.phone.Flush(r.ctx); err != nil {
-		r.t.Fatal(err)
-	}
-	if _, err := r.rec.Mark(r.ctx, "end:"+idleStep); err != nil {
-		r.t.Fatalf("marking the end of the idle window: %v", err)
 	}
 }
 
-// settle returns the ground truth and the flow log at a moment when they
-// agree on how many events went out. Background noise keeps sending, and the
-// proxy logs a flow just before the phone reads the last byte of its reply
-// (and so before the phone writes its truth line), so a snapshot taken
-// mid-request can be one apart; another is taken until the truth log is
-// unchanged around reading the flows. A count that never agrees is reported
-// by the caller's comparison.
-func (r *rig) settle() ([]telemetry.Record, []capture.Flow) {
-	r.t.Helper()
+// settle returns the ground truth and the session's whole flow log at a
+// moment when they agree on how many events went out. Background noise
+// keeps sending, and the proxy logs a flow just before the phone reads the
+// last byte of its reply (and so before the phone writes its truth line),
+// so a snapshot taken mid-request can be one apart; another is taken until
+// the truth log is unchanged around reading the flows. A count that never
+// agrees is reported by the caller's comparison.
+func (b *bench) settle(t *testing.T, ctx context.Context) ([]groundtruth.Record, []capture.Flow) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if err := r.phone.Flush(r.ctx); err != nil {
-			r.t.Fatal(err)
-		}
-		before, err := r.truth.Records()
+		fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := b.rig.Phone.Flush(fctx)
+		cancel()
 		if err != nil {
-			r.t.Fatal(err)
+			t.Fatalf("the phone still holds telemetry: %v", err)
 		}
-		flows, err := r.rec.Flows(r.ctx, 0)
+		before, err := b.truth.Records()
 		if err != nil {
-			r.t.Fatalf("reading the flow log: %v", err)
+			t.Fatal(err)
 		}
-		after, err := r.truth.Records()
+		flows, err := b.s.Flows(ctx, 0)
 		if err != nil {
-			r.t.Fatal(err)
+			t.Fatalf("reading the flow log: %v", err)
 		}
-		if (len(before) == len(after) && len(eventFlows(r.prof, flows)) == len(delivered(after))) || time.Now().After(deadline) {
+		after, err := b.truth.Records()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (len(before) == len(after) && len(eventFlows(b.s.Profile(), flows)) == groundtruth.Uploads(after)) || time.Now().After(deadline) {
 			return after, flows
 		}
-		time.Sleep(50 * time.Millisecond)
+		if err := b.s.Wait(ctx, 50*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
-func delivered(recs []telemetry.Record) []telemetry.Record {
-	var out []telemetry.Record
+func delivered(recs []groundtruth.Record) []groundtruth.Record {
+	var out []groundtruth.Record
 	for _, rec := range recs {
-		if rec.Delivered {
+		if rec.State == groundtruth.Sent {
 			out = append(out, rec)
 		}
 	}

@@ -79,18 +79,23 @@ func (t *Tracker) drained(ctx context.Context) (bool, error) {
 	if err != nil || !ok {
 		return false, err
 	}
-	n := 0
-	var busy []string
+	n, busy := holding(qs)
+	if n > 0 {
+		t.say(fmt.Sprintf("waiting for %d queued telemetry event(s): %s", n, busy))
+	}
+	return n == 0, nil
+}
+
+// holding counts the events qs hold and names the queues that hold them.
+func holding(qs []Queue) (n int, busy string) {
+	var names []string
 	for _, q := range qs {
 		n += q.Length
 		if q.Length > 0 {
-			busy = append(busy, q.String())
+			names = append(names, q.String())
 		}
 	}
-	if n > 0 {
-		t.say(fmt.Sprintf("waiting for %d queued telemetry event(s): %s", n, strings.Join(busy, "; ")))
-	}
-	return n == 0, nil
+	return n, strings.Join(names, "; ")
 }
 
 // Queues reads the phone's telemetry queues; ok is false on a phone that

@@ -45,22 +45,12 @@ func (t *Tracker) quiesce(ctx context.Context) error {
 	}
 	drained, err := t.waitUntil(ctx, begin.Add(t.opts.Drain), queuePoll, func() (bool, error) { return t.drained(ctx) })
 	if err == nil && !drained {
-		err = fmt.Errorf("the phone's telemetry queues did not drain in %s (%s): what earlier actions queued would show in this window", t.opts.Drain, t.queueSummary())
+		t.mu.Lock()
+		_, busy := holding(t.queues.last)
+		t.mu.Unlock()
+		err = fmt.Errorf("the phone's telemetry queues did not drain in %s (%s): what earlier actions queued would show in this window", t.opts.Drain, busy)
 	}
 	return err
-}
-
-// queueSummary is the queues as last read.
-func (t *Tracker) queueSummary() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	var busy []string
-	for _, q := range t.queues.last {
-		if q.Length > 0 {
-			busy = append(busy, q.String())
-		}
-	}
-	return strings.Join(busy, "; ")
 }
 
 // refused says whether a command's output is Android refusing it: tools
@@ -93,10 +83,7 @@ type Swept struct {
 
 // Queued is how many events the phone still held when the sweep ended.
 func (s Swept) Queued() int {
-	n := 0
-	for _, q := range s.Queues {
-		n += q.Length
-	}
+	n, _ := holding(s.Queues)
 	return n
 }
 

@@ -35,6 +35,8 @@ func Ready(ctx context.Context, p Phone) error {
 		return err
 	}
 	deadline := time.Now().Add(10 * time.Second)
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		st, err := p.UI.State(ctx)
 		switch {
@@ -45,19 +47,10 @@ func Ready(ctx context.Context, p Phone) error {
 		case time.Now().After(deadline):
 			return fmt.Errorf("%w (%s)", ErrLocked, st)
 		}
-		if err := pause(ctx, 250*time.Millisecond); err != nil {
-			return err
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-tick.C:
 		}
-	}
-}
-
-func pause(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	case <-t.C:
-		return nil
 	}
 }

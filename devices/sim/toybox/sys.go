@@ -117,6 +117,14 @@ func parseDate(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("bad date %q", s)
 }
 
+// strftimeLayouts are the conversions a Go layout spells directly.
+var strftimeLayouts = map[byte]string{
+	'a': "Mon", 'A': "Monday", 'b': "Jan", 'h': "Jan", 'B': "January", 'd': "02", 'e': "_2",
+	'H': "15", 'I': "03", 'm': "01", 'M': "04", 'p': "PM", 'S': "05", 'T': "15:04:05",
+	'D': "01/02/06", 'F': "2006-01-02", 'y': "06", 'z': "-0700", 'Z': "MST",
+	'n': "\n", 't': "\t", '%': "%",
+}
+
 // strftime formats t with the conversions scripts use.
 func strftime(format string, t time.Time) string {
 	var out strings.Builder
@@ -126,61 +134,23 @@ func strftime(format string, t time.Time) string {
 			continue
 		}
 		i++
+		if layout, ok := strftimeLayouts[format[i]]; ok {
+			out.WriteString(t.Format(layout))
+			continue
+		}
 		switch format[i] {
-		case 'a':
-			out.WriteString(t.Format("Mon"))
-		case 'A':
-			out.WriteString(t.Format("Monday"))
-		case 'b', 'h':
-			out.WriteString(t.Format("Jan"))
-		case 'B':
-			out.WriteString(t.Format("January"))
-		case 'd':
-			out.WriteString(t.Format("02"))
-		case 'e':
-			out.WriteString(t.Format("_2"))
-		case 'H':
-			out.WriteString(t.Format("15"))
-		case 'I':
-			out.WriteString(t.Format("03"))
 		case 'j':
 			fmt.Fprintf(&out, "%03d", t.YearDay())
-		case 'm':
-			out.WriteString(t.Format("01"))
-		case 'M':
-			out.WriteString(t.Format("04"))
 		case 'N':
 			fmt.Fprintf(&out, "%09d", t.Nanosecond())
-		case 'p':
-			out.WriteString(t.Format("PM"))
 		case 's':
 			fmt.Fprint(&out, t.Unix())
-		case 'S':
-			out.WriteString(t.Format("05"))
-		case 'T':
-			out.WriteString(t.Format("15:04:05"))
-		case 'D':
-			out.WriteString(t.Format("01/02/06"))
-		case 'F':
-			out.WriteString(t.Format("2006-01-02"))
 		case 'u':
 			fmt.Fprint(&out, (int(t.Weekday())+6)%7+1)
 		case 'w':
 			fmt.Fprint(&out, int(t.Weekday()))
-		case 'y':
-			out.WriteString(t.Format("06"))
 		case 'Y':
 			fmt.Fprint(&out, t.Year())
-		case 'z':
-			out.WriteString(t.Format("-0700"))
-		case 'Z':
-			out.WriteString(t.Format("MST"))
-		case 'n':
-			out.WriteByte('\n')
-		case 't':
-			out.WriteByte('\t')
-		case '%':
-			out.WriteByte('%')
 		default:
 			out.WriteByte('%')
 			out.WriteByte(format[i])

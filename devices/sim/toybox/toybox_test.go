@@ -109,6 +109,7 @@ func TestApplets(t *testing.T) {
 		{"date", "", "Tue Mar  5 14:07:09 UTC 2024\n", "", 0},
 		{"date +%Y-%m-%dT%H:%M:%S%z", "", "2024-03-05T14:07:09+0000\n", "", 0},
 		{"date -d @0 +%s:%Y", "", "0:1970\n", "", 0},
+		{"date -d @0 +%a%t%b%n%j%%%q", "", "Thu\tJan\n001%%q\n", "", 0},
 		{"uname; uname -m; uname -a", "", "Linux\naarch64\nLinux localhost 4.14.186-perf+ #1 SMP PREEMPT Wed Jan 13 00:00:00 CST 2021 aarch64 Toybox\n", "", 0},
 		{"id -u; id -un; whoami; su -c id", "", "2000\nshell\nshell\nuid=0(root) gid=0(root) groups=0(root) context=u:r:su:s0\n", "", 0},
 		{"which ls su nosuch", "", "/system/bin/ls\n/system/bin/su\n", "", 1},

@@ -93,15 +93,22 @@ func (c *clientConn) release(br *bufio.Reader) {
 	}
 }
 
-// setOnStop registers f to run once when stop begins, or now if it has,
-// for a connection that drains by a message of its own protocol.
-func (c *clientConn) setOnStop(f func()) {
+// switchProtocols sends the 101 that makes the connection a WebSocket
+// (flush) and registers onStop, the close frames a stopping proxy sends.
+// onStop is registered before the 101 goes out and held off (by the client
+// peer's write lock) until it has: a client that has its 101 when stop
+// begins always gets a close frame, even when the drain has no time left.
+func (c *clientConn) switchProtocols(client *wsPeer, flush func() error, onStop func()) error {
+	client.mu.Lock()
 	c.mu.Lock()
-	c.onStop = f
+	c.onStop = onStop
 	c.mu.Unlock()
+	err := flush()
+	client.mu.Unlock()
 	if c.s.inShutdown.Load() {
 		c.stop()
 	}
+	return err
 }
 
 // stop is what Shutdown does to each connection: an idle one is closed, an

@@ -377,7 +377,7 @@ func TestShutdownDrainsForwardedExchanges(t *testing.T) {
 		sent = sent || fr.FromClient && string(fr.Data) == "relayed before stop"
 	}
 	if !sent {
-		t.Errorf("WebSocket flow frames %+v", wsFlow.WebSocket)
+		t.Errorf("WebSocket flow frames %+v error %q flows %d", wsFlow.WebSocket, wsFlow.Error, len(flows))
 	}
 	h1.CloseIdleConnections()
 	h2.CloseIdleConnections()

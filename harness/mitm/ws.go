@@ -68,12 +68,11 @@ func (h *h1conn) websocket(ctx context.Context, req *h1req, u, authority string,
 		writeHeader(h.bw, hd.Name, hd.Value)
 	}
 	h.bw.WriteString("\r\n")
-	if err := h.bw.Flush(); err != nil {
+	client := &wsPeer{conn: h.conn}
+	if err := h.cc.switchProtocols(client, h.bw.Flush, client.goAway); err != nil {
 		flow.Error = err.Error()
 		return
 	}
-	client := &wsPeer{conn: h.conn}
-	h.cc.setOnStop(client.goAway)
 	for {
 		client.readFor(idleTimeout)
 		fr, err := readFrame(h.br, nil)
@@ -168,15 +167,14 @@ func (h *h1conn) wsForward(ctx context.Context, req *h1req, u, authority string,
 		h.bw.Flush()
 		return
 	}
-	if err := h.bw.Flush(); err != nil {
-		return
-	}
 	client := &wsPeer{conn: h.conn}
 	server := &wsPeer{conn: up, mask: true}
-	h.cc.setOnStop(func() {
+	if err := h.cc.switchProtocols(client, h.bw.Flush, func() {
 		client.goAway()
 		server.goAway()
-	})
+	}); err != nil {
+		return
+	}
 	var wg sync.WaitGroup
 	wg.Go(func() { relayFrames(ubr, server, client, false, rec) })
 	relayFrames(h.br, client, server, true, rec)
@@ -185,8 +183,10 @@ func (h *h1conn) wsForward(ctx context.Context, req *h1req, u, authority string,
 
 // relayFrames copies frames from one peer to the other as they are,
 // recording each, until a close frame (the other direction then ends with
-// the answer to it, or closeWait later) or an error, which closes both
-// connections so that the other direction ends too.
+// the answer to it, or closeWait later) or an error. An error closes this
+// side and sends the other a close frame rather than cutting it: frames it
+// sent before are still unread, and its direction records them until its
+// answer (or closeWait) ends it.
 func relayFrames(src *bufio.Reader, from, to *wsPeer, fromClient bool, rec *frameLog) {
 	var raw bytes.Buffer
 	for {
@@ -198,7 +198,9 @@ func relayFrames(src *bufio.Reader, from, to *wsPeer, fromClient bool, rec *fram
 		}
 		if err != nil {
 			from.conn.Close()
-			to.conn.Close()
+			if to.send(0x8, peerGone) != nil {
+				to.conn.Close()
+			}
 			return
 		}
 		if fr.opcode == 0x8 {
@@ -210,6 +212,10 @@ func relayFrames(src *bufio.Reader, from, to *wsPeer, fromClient bool, rec *fram
 // goingAway is the payload of the close frame a stopping proxy sends: 1001,
 // "an endpoint is going away, such as a server going down" (RFC 6455 7.4.1).
 var goingAway = append([]byte{0x03, 0xE9}, "proxy stopping"...)
+
+// peerGone is the close frame one side gets when the other side's
+// connection failed: 1001 as well, the other endpoint is gone.
+var peerGone = append([]byte{0x03, 0xE9}, "other side gone"...)
 
 // wsPeer is one side of a WebSocket that the proxy writes to. Writes are
 // serialised, since stop sends its close frame from another goroutine, and

@@ -5,7 +5,6 @@ import (
 	"compress/flate"
 	"compress/gzip"
 	"compress/zlib"
-	"crypto/aes"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
@@ -17,6 +16,7 @@ import (
 
 	"telltale.dev/fixtures/canary"
 	"telltale.dev/harness/capture"
+	"telltale.dev/protocols"
 )
 
 // Encoders used to build request bodies in tests, the way senders do.
@@ -121,26 +121,16 @@ func oneTrack(seq int64, key []byte, sid string, keyText string, events ...map[s
 		[]capture.Header{{Name: "Content-Type", Value: "application/x-www-form-urlencoded"}},
 		[]byte("secretKey="+url.QueryEscape(base64.StdEncoding.EncodeToString([]byte("rsa-encrypted-key")))+"&sign=abc"))
 	kg.Response.Body = mustJSON(map[string]any{"code": 0, "data": map[string]any{"key": keyText, "sid": sid}})
+	body, err := protocols.EncryptECB(key, gz(mustJSON(events)))
+	if err != nil {
+		panic(err) // a test's fixed key of the wrong size
+	}
 	up := post(seq+1, "https://tracking.intl.miui.com/track/v4", []capture.Header{
 		{Name: "Content-Type", Value: "application/octet-stream"}, {Name: "OT_SID", Value: sid},
 		{Name: "OT_ts", Value: "1588000000000"}, {Name: "OT_net", Value: "WIFI"},
 		{Name: "OT_sender", Value: "com.miui.home"}, {Name: "OT_protocol", Value: "3.0"},
-	}, encryptECB(key, gz(mustJSON(events))))
+	}, body)
 	return []capture.Flow{kg, up}
-}
-
-func encryptECB(key, plain []byte) []byte {
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		panic(err)
-	}
-	pad := aes.BlockSize - len(plain)%aes.BlockSize
-	plain = append(bytes.Clone(plain), bytes.Repeat([]byte{byte(pad)}, pad)...)
-	out := make([]byte, len(plain))
-	for i := 0; i < len(plain); i += aes.BlockSize {
-		block.Encrypt(out[i:], plain[i:i+aes.BlockSize])
-	}
-	return out
 }
 
 func otEvent(event string, props map[string]any) map[string]any {

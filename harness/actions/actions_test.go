@@ -114,11 +114,7 @@ func TestActionsThroughTheUI(t *testing.T) {
 			gen := canary.NewGenerator(7)
 			b.browsing(ctx, gen)
 			b.settings(ctx, gen)
-			// The emulator's Files app (DocumentsUI) has no screens on the
-			// simulated phone yet: its flow is written to the real app.
-			if tc.model != "aosp-emulator" {
-				b.folder(ctx, gen)
-			}
+			b.folder(ctx, gen)
 			b.apps(ctx, gen)
 			b.power(ctx, gen)
 			b.wifi(ctx, gen)

@@ -4,6 +4,7 @@ import (
 	"telltale.dev/devices/sim/app"
 	"telltale.dev/devices/sim/apps/browser"
 	"telltale.dev/devices/sim/apps/cronetvideo"
+	"telltale.dev/devices/sim/apps/documentsui"
 	"telltale.dev/devices/sim/apps/files"
 	"telltale.dev/devices/sim/apps/flutternews"
 	"telltale.dev/devices/sim/apps/generic"
@@ -31,8 +32,8 @@ const (
 )
 
 // Factory chooses each package's module: the system image's home app runs
-// the launcher, its web browsers the browser, Settings and the File
-// Manager their own, and any other package the generic app.
+// the launcher, its web browsers the browser, Settings, the File Manager
+// and AOSP's Files app their own, and any other package the generic app.
 func Factory(o Options) app.Factory {
 	return func(m content.Manifest, env app.Env) app.App {
 		img, shipped := catalog[m.Package]
@@ -43,6 +44,8 @@ func Factory(o Options) app.Factory {
 			return settings.New(env)
 		case m.Package == FileManagerPackage:
 			return files.New(env)
+		case m.Package == documentsui.Package:
+			return documentsui.New(env)
 		case m.Package == SecurityPackage:
 			return security{env: env, rest: generic.New(m)}
 		case m.Package == flutternews.Package:

@@ -66,7 +66,6 @@ package documentsui
 import (
 	"fmt"
 	"path"
-	"sort"
 	"strings"
 	"sync"
 
@@ -248,12 +247,7 @@ func (f *files) list(k widget.Kit, body ui.Rect, dir, focused string) *ui.Node {
 			k.Label("message", noItems, ui.R(body.Left, body.Top+k.Dp(200), body.Right, body.Top+k.Dp(240))))
 	}
 	entries, _ := f.env.Files.ReadDir(dir)
-	sort.SliceStable(entries, func(i, j int) bool {
-		if entries[i].IsDir != entries[j].IsDir {
-			return entries[i].IsDir
-		}
-		return strings.ToLower(entries[i].Name) < strings.ToLower(entries[j].Name)
-	})
+	app.FoldersFirst(entries)
 	var items []widget.Item
 	for _, en := range entries {
 		if strings.HasPrefix(en.Name, ".") {

@@ -23,7 +23,6 @@ package files
 import (
 	"fmt"
 	"path"
-	"sort"
 	"strings"
 	"sync"
 
@@ -203,12 +202,7 @@ func (e *explorer) storage(k widget.Kit, body ui.Rect, dir string, hidden bool) 
 	crumbs := ui.R(body.Left, body.Top, body.Right, body.Top+k.Dp(44))
 	where := e.t("internal") + strings.ReplaceAll(strings.TrimPrefix(dir, Root), "/", " > ")
 	entries, _ := e.env.Files.ReadDir(dir)
-	sort.SliceStable(entries, func(i, j int) bool {
-		if entries[i].IsDir != entries[j].IsDir {
-			return entries[i].IsDir
-		}
-		return strings.ToLower(entries[i].Name) < strings.ToLower(entries[j].Name)
-	})
+	app.FoldersFirst(entries)
 	var items []widget.Item
 	for _, en := range entries {
 		if !hidden && strings.HasPrefix(en.Name, ".") {

@@ -209,8 +209,11 @@ func pairLiterals(t []uint32) {
 		if e2&pairFlag != 0 {
 			n2 = e2 >> 4 & 15
 		}
-		if e&(kindMask|pairFlag) == kindLiteral && e2&kindMask == kindLiteral && n+n2 <= litBits {
-			t[i] = e&0xff0000 | e2>>16&0xff<<24 | kindLiteral | pairFlag | n<<4 | (n + n2)
-		}
+		// One test of all three conditions, as a conditional move: which
+		// entries pair is unpredictable.
+		unfit := e&(kindMask|pairFlag) | e2&kindMask | uint32(int32(litBits-n-n2)>>31)
+		pair := e&0xff0000 | e2>>16&0xff<<24 | kindLiteral | pairFlag | n<<4 | (n + n2)
+		fit := -uint32((uint64(unfit) - 1) >> 63)
+		t[i] = e ^ (e^pair)&fit
 	}
 }

@@ -405,26 +405,23 @@ func fast(r *reader, w *writer, lit *[litTable]uint32, dist *[distTable]uint32) 
 		}
 		n := uint(e & 15)
 		if e&kindMask == kindLiteral {
-			// Literals come in runs: three entries (one or two literals
-			// each) fit in the bits one refill leaves (15 bits each at
-			// most).
+			// Literals come in runs: after the first entry (one or two
+			// literals each; its code 15 bits at most), four more from the
+			// primary table (10 bits at most) fit in the bits one refill
+			// leaves.
 			bb >>= n
 			bc -= n
 			binary.LittleEndian.PutUint16(buf[o:], uint16(e>>16))
 			o += 1 + int(e>>11&1)
-			if e = lit[bb&(1<<litBits-1)]; e&kindMask == kindLiteral {
+			for range 4 {
+				if e = lit[bb&(1<<litBits-1)]; e&kindMask != kindLiteral {
+					break
+				}
 				n = uint(e & 15)
 				bb >>= n
 				bc -= n
 				binary.LittleEndian.PutUint16(buf[o:], uint16(e>>16))
 				o += 1 + int(e>>11&1)
-				if e = lit[bb&(1<<litBits-1)]; e&kindMask == kindLiteral {
-					n = uint(e & 15)
-					bb >>= n
-					bc -= n
-					binary.LittleEndian.PutUint16(buf[o:], uint16(e>>16))
-					o += 1 + int(e>>11&1)
-				}
 			}
 			continue
 		}

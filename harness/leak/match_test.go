@@ -28,7 +28,7 @@ func TestMatcherAgreesWithNaiveSearch(t *testing.T) {
 		}
 		pats = append(pats, pats[0]+"ab", pats[0][:gram]) // a pattern inside another
 		// Bytes no pattern has exercise the one-lookup skip.
-		text := []byte(rnd(50 + r.IntN(4000))) // one cursor below 4*interleaveMin, four above
+		text := []byte(rnd(50 + r.IntN(4000))) // one cursor below 8*interleaveMin, eight above
 		for i := range text {
 			if r.IntN(3) == 0 {
 				text[i] = "XYZ\x00\xff"[r.IntN(5)]

@@ -365,16 +365,7 @@ func TestRunInterruptRestoresPhone(t *testing.T) {
 		}
 	}()
 	code, out := runSuite(t, runCtx, "--adb="+c.Client().Addr(), "--settle=2s", "--out="+dir)
-	if code == 0 {
-		t.Fatalf("interrupted run exited 0:\n%s", tail(out, 40))
-	}
-	r, err := run.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Manifest.Status != run.StatusInterrupted {
-		t.Errorf("run.json status %q, want interrupted", r.Manifest.Status)
-	}
+	r := interrupted(t, dir, code, out)
 	if len(r.Specs) >= 11 {
 		t.Errorf("all %d specs ran: the interrupt came too late to test anything", len(r.Specs))
 	}
@@ -429,6 +420,23 @@ func failures(dir string) string {
 		}
 	}
 	return b.String()
+}
+
+// interrupted checks that a run stopped by a signal exited non-zero and
+// left its run directory saying so, and returns that run.
+func interrupted(t *testing.T, dir string, code int, out string) *run.Run {
+	t.Helper()
+	if code == 0 {
+		t.Fatalf("interrupted run exited 0:\n%s", tail(out, 40))
+	}
+	r, err := run.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Manifest.Status != run.StatusInterrupted {
+		t.Errorf("run.json status %q, want interrupted", r.Manifest.Status)
+	}
+	return r
 }
 
 func tail(s string, lines int) string {

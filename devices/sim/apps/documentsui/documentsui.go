@@ -242,10 +242,7 @@ func (f *files) Screen(r ui.Rect) *ui.Node {
 // left out (show_hidden_files_by_default false); Recent lists nothing.
 // Tapping a folder opens it.
 func (f *files) list(k widget.Kit, body ui.Rect, dir, focused string) *ui.Node {
-	if dir == "" {
-		return k.Frame("container_directory", body,
-			k.Label("message", noItems, ui.R(body.Left, body.Top+k.Dp(200), body.Right, body.Top+k.Dp(240))))
-	}
+	// Recent's dir "" is no folder: it reads as empty.
 	entries, _ := f.env.Files.ReadDir(dir)
 	app.FoldersFirst(entries)
 	var items []widget.Item
